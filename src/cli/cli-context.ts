@@ -1,0 +1,41 @@
+import { type ConfigFlags, type LoadedConfig, loadHostConfig } from '../host/load-host-config.js';
+import { type LogLevel, type Logger, SinkLogger, jsonLineSink, prettySink } from '../core/logger.js';
+
+/** Shared by the commands: the options every command accepts, and the logger they build. */
+export const COMMON_OPTIONS = {
+  config: { type: 'string' },
+  ports: { type: 'string' },
+  host: { type: 'string' },
+  'cert-dir': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const COMMON_HELP = `Common options:
+  --config FILE        config file (default: ./sonarhost.config.json when present; env SONARHOST_CONFIG)
+  --cert-dir DIR       certificate folder (default: ~/.sonar; env SONARHOST_CERT_DIR)
+  --ports I,S          insecure and secure ports (default: 8089,8088; env FLIPPER_PORTS)
+  --host ADDRS         bind addresses, comma-separated (default: 127.0.0.1,::1; env SONARHOST_HOST)
+  --log-level LEVEL    debug, info, warn or error (default: info; env SONARHOST_LOG_LEVEL)
+  -h, --help           show help`;
+
+export interface CommonValues {
+  config?: string;
+  ports?: string;
+  host?: string;
+  'cert-dir'?: string;
+  'log-level'?: string;
+}
+
+export function configFlags(values: CommonValues): ConfigFlags {
+  return { config: values.config, ports: values.ports, host: values.host, certDir: values['cert-dir'], logLevel: values['log-level'] };
+}
+
+export async function loadConfigFromFlags(values: CommonValues): Promise<LoadedConfig> {
+  return loadHostConfig(configFlags(values));
+}
+
+/** Human-readable lines on a terminal, JSON lines otherwise (pipes, files, services). */
+export function createCliLogger(level: LogLevel, stream: NodeJS.WriteStream = process.stderr): Logger {
+  return new SinkLogger(stream.isTTY ? prettySink(stream) : jsonLineSink(stream), level);
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { HostError } from '../core/host-error.js';
+import { CERTS_HELP, certsCommand } from './certs-command.js';
+import { START_HELP, startCommand } from './start-command.js';
+
+const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help: string; summary: string }> = {
+  start: { run: startCommand, help: START_HELP, summary: 'run the host (the default command)' },
+  certs: { run: certsCommand, help: CERTS_HELP, summary: 'show, renew or rotate the certificates' },
+};
+
+const USAGE = `Usage: sonarhost [command] [options]
+
+The desktop side of the Flipper connection: certificate exchange and secure servers for apps
+that embed a Flipper SDK.
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Run "sonarhost <command> --help" for the options of a command.
+  --version            print the version`;
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(version() + '\n');
+    return 0;
+  }
+  if (first === 'help' || ((first === '--help' || first === '-h') && rest.length === 0)) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (first !== undefined && !first.startsWith('-')) {
+    const command = COMMANDS[first];
+    if (!command) {
+      process.stderr.write(`sonarhost: unknown command "${first}".\n\n${USAGE}\n`);
+      return 2;
+    }
+    return command.run(rest);
+  }
+  return startCommand(argv);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof HostError) {
+      process.stderr.write(`sonarhost: ${error.message}\n`);
+      process.exitCode = 1;
+    } else if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`sonarhost: ${error.message}. Run "sonarhost --help".\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`sonarhost: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,57 @@
+import { parseArgs } from 'node:util';
+import { createHostContainer } from '../host/create-host-container.js';
+import { COMMON_HELP, COMMON_OPTIONS, createCliLogger, loadConfigFromFlags } from './cli-context.js';
+
+export const START_HELP = `Usage: sonarhost [start] [options]
+
+Starts the host: prepares the certificate authority, then the device platforms and the
+app-facing servers chosen in the config. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM;
+a second signal forces the exit.
+
+${COMMON_HELP}`;
+
+export async function startCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: COMMON_OPTIONS, strict: true });
+  if (values.help) {
+    process.stdout.write(START_HELP + '\n');
+    return 0;
+  }
+  const { config, file } = await loadConfigFromFlags(values);
+  const logger = createCliLogger(config.logLevel);
+  const log = logger.child('cli');
+  if (file) log.info('using config file', { file });
+  const { host, plugins } = await createHostContainer(config, { logger });
+  log.info('plugins', { plugins: plugins.map((p) => `${p.kind}:${p.id}`) });
+  const report = await host.start();
+  log.info('certificate authority ready', {
+    certDir: report.location,
+    ca: report.ca.sha256Fingerprint,
+    caExpires: report.ca.notAfter.toISOString(),
+    serverExpires: report.server.notAfter.toISOString(),
+  });
+  log.info('sonarhost is running; press Ctrl-C to stop', { ports: config.ports, host: config.host });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn('second signal: exiting without waiting', { signal });
+        process.exit(130);
+      }
+      stopping = true;
+      log.info('stopping', { signal });
+      host.stop().then(
+        () => {
+          log.info('stopped');
+          resolve(0);
+        },
+        (error: unknown) => {
+          log.error('stopped with errors', { error: String(error) });
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,8 @@
+/** The time source, injectable so certificate renewal rules can be tested at any date. */
+export const Clock = Symbol('Clock');
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };

@@ -1,0 +1,49 @@
+import { type ClientQuery } from './client-query.js';
+import { type ParsedCsr } from './x509/csr.js';
+
+/**
+ * Carries certificates to a device through its own channel (adb run-as, the simulator's folder on
+ * this machine, the local filesystem for desktop apps) and says which device an app runs on.
+ * A contribution point: the exchange asks each bound transport whether it serves a request, so the
+ * core never branches on the OS.
+ */
+export const DeviceTransport = Symbol('DeviceTransport');
+
+export interface ExchangeRequest {
+  query: ClientQuery;
+  csr: ParsedCsr;
+  /** The app's private certificate folder as sent by the SDK, with its trailing slash. */
+  destination: string;
+}
+
+/** The device an exchange targets, as found by `locate`. */
+export interface DeviceTarget {
+  /** What the app gets back as `deviceId` (adb serial, simulator UDID, "" for this computer). */
+  deviceId: string;
+  /** Transport-specific handle (e.g. the resolved folder), opaque to the core. */
+  detail?: unknown;
+}
+
+export interface DeviceFile {
+  name: 'sonarCA.crt' | 'device.crt';
+  contents: string;
+}
+
+export interface DeviceTransport {
+  readonly id: string;
+  /** Whether this transport handles the request (by os, medium, destination shape). Cheap and pure. */
+  serves(request: ExchangeRequest): boolean;
+  /**
+   * Finds the device that holds `app.csr` equal to the request's CSR in `destination` and checks that
+   * the folder belongs to the app. Throws a HostError (`device-not-found`, `destination-refused`,
+   * `device-unavailable`) with a message that says what to do.
+   */
+  locate(request: ExchangeRequest): Promise<DeviceTarget>;
+  /** Writes the files, in order, into `destination` on that device; nothing outside it. */
+  deploy(request: ExchangeRequest, target: DeviceTarget, files: readonly DeviceFile[]): Promise<void>;
+  /**
+   * On the secure connection: the device id to trust for this app (Android re-derives it from the CSR
+   * match, as upstream does). Undefined keeps the id the app sent.
+   */
+  resolveSecureDeviceId?(query: ClientQuery, csr: ParsedCsr, csrPath: string): Promise<string | undefined>;
+}

@@ -1,0 +1,32 @@
+import { type LogLevel } from './logger.js';
+
+/**
+ * The effective, validated configuration. Loading and precedence (file < environment < flags) live in
+ * the composition root; components receive this object, already checked.
+ */
+export const HostConfig = Symbol('HostConfig');
+
+export interface HostConfig {
+  /** Addresses the app-facing listeners bind to. Loopback by default. */
+  host: string[];
+  ports: { insecure: number; secure: number };
+  /** Folder holding ca.key, ca.crt, server.key, server.crt, server.srl. */
+  certDir: string;
+  logLevel: LogLevel;
+  plugins: PluginSelection;
+  limits: HostLimits;
+  /** Free-form options per plugin id, read by that plugin only. */
+  pluginOptions: Record<string, Record<string, unknown>>;
+}
+
+/** Each entry is a built-in plugin id or a module specifier (path or package name). */
+export interface PluginSelection {
+  certificateStore: string;
+  transports: string[];
+  deviceTransports: string[];
+  connectionHandlers: string[];
+}
+
+export interface HostLimits {
+  maxCsrBytes: number;
+}

@@ -1,0 +1,51 @@
+/**
+ * The one error family of sonarhost. `kind` is stable and machine-readable (tests and the API match on
+ * it); `message` says what happened and what to do about it, because it reaches users and apps.
+ */
+export type HostErrorKind =
+  // configuration and plugin loading
+  | 'config-invalid'
+  | 'plugin-invalid'
+  // certificate authority on disk
+  | 'ca-unreadable'
+  | 'cert-dir-unwritable'
+  // CSR checks on the signing path
+  | 'csr-too-large'
+  | 'csr-not-pem'
+  | 'csr-malformed'
+  | 'csr-bad-signature'
+  | 'csr-bad-common-name'
+  | 'csr-weak-key'
+  // certificate exchange and device transports
+  | 'exchange-invalid-request'
+  | 'exchange-unsupported'
+  | 'destination-refused'
+  | 'device-not-found'
+  | 'device-unavailable'
+  // connections and the plugin protocol
+  | 'protocol-invalid'
+  | 'identity-mismatch'
+  | 'timeout'
+  | 'internal';
+
+export class HostError extends Error {
+  override readonly name = 'HostError';
+
+  constructor(
+    readonly kind: HostErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  static is(error: unknown, kind?: HostErrorKind): error is HostError {
+    return error instanceof HostError && (kind === undefined || error.kind === kind);
+  }
+}
+
+/** A readable one-line description of anything thrown, for logs and error frames. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,17 @@
+import { type Disposable } from './disposable.js';
+
+/**
+ * A contribution point: anything the host starts after its certificates are ready (device watchers,
+ * listeners). Plugins bind their services with `bind(HostService).toService(MyService)`.
+ * Platforms start before servers, so devices are known when the first app connects.
+ */
+export const HostService = Symbol('HostService');
+
+export type HostServicePhase = 'platforms' | 'servers';
+
+export interface HostService {
+  readonly id: string;
+  readonly phase: HostServicePhase;
+  /** Starts the service; the returned Disposable stops it. */
+  start(): Promise<Disposable>;
+}

@@ -1,0 +1,73 @@
+import { inject, injectable, multiInject, optional } from 'inversify';
+import { type CertificateReport, CertificateStore } from './certificate-store.js';
+import { type Disposable, DisposableCollection } from './disposable.js';
+import { HostService, type HostServicePhase } from './host-service.js';
+import { Logger } from './logger.js';
+import { withTimeout } from './timeout.js';
+
+const PHASES: readonly HostServicePhase[] = ['platforms', 'servers'];
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Starts the host in a fixed order, certificates → platforms → servers, and stops it in reverse.
+ * Each step is timed, bounded and logged; a failed start stops what had already started.
+ */
+@injectable()
+export class Host {
+  private readonly log: Logger;
+  private running: DisposableCollection | undefined;
+
+  constructor(
+    @inject(CertificateStore) private readonly certificates: CertificateStore,
+    @multiInject(HostService) @optional() private readonly services: HostService[] | undefined,
+    @inject(Logger) logger: Logger,
+  ) {
+    this.log = logger.child('host');
+  }
+
+  async start(): Promise<CertificateReport> {
+    if (this.running) throw new Error('the host is already running');
+    const running = new DisposableCollection();
+    this.running = running;
+    try {
+      const report = await this.timed('certificates', () => this.certificates.prepare(), START_TIMEOUT_MS);
+      for (const phase of PHASES) {
+        for (const service of (this.services ?? []).filter((s) => s.phase === phase)) {
+          const stop = await this.timed(`${phase}/${service.id}`, () => service.start(), START_TIMEOUT_MS);
+          running.push(this.boundedStop(`${phase}/${service.id}`, stop));
+        }
+      }
+      return report;
+    } catch (error) {
+      this.running = undefined;
+      await running.dispose().catch((stopError: unknown) => this.log.warn('cleanup after a failed start also failed', { error: String(stopError) }));
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const running = this.running;
+    this.running = undefined;
+    await running?.dispose();
+  }
+
+  private async timed<T>(step: string, work: () => Promise<T>, timeoutMs: number): Promise<T> {
+    const started = performance.now();
+    const result = await withTimeout(work(), timeoutMs, `starting ${step}`);
+    this.log.debug('started', { step, ms: Math.round(performance.now() - started) });
+    return result;
+  }
+
+  private boundedStop(step: string, stop: Disposable): Disposable {
+    return {
+      dispose: async () => {
+        try {
+          await withTimeout(Promise.resolve(stop.dispose()), STOP_TIMEOUT_MS, `stopping ${step}`);
+        } catch (error) {
+          this.log.warn('a service did not stop cleanly', { step, error: String(error) });
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,181 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { HostError, describeError } from '../core/host-error.js';
+import { type HostConfig, type PluginSelection } from '../core/host-config.js';
+import {
+  type ConfigOrigin,
+  DEFAULT_CONFIG_FILE,
+  configError,
+  defaultConfig,
+  parseHosts,
+  parseLogLevel,
+  parsePort,
+  parsePortPair,
+  resolvePath,
+} from './config-sources.js';
+
+/** The options the CLI accepts that override the config file and environment. */
+export interface ConfigFlags {
+  config?: string;
+  ports?: string;
+  host?: string;
+  certDir?: string;
+  logLevel?: string;
+}
+
+export interface LoadedConfig {
+  config: HostConfig;
+  /** Origin of each top-level setting (dotted keys for nested ones). */
+  origins: Record<string, ConfigOrigin>;
+  /** The config file that was read, if any. */
+  file: string | undefined;
+}
+
+const FILE_KEYS = ['host', 'ports', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions'] as const;
+const PLUGIN_LIST_KEYS = ['transports', 'deviceTransports', 'connectionHandlers'] as const;
+
+/**
+ * Builds the effective config: defaults < config file < environment < flags. The file is
+ * `--config FILE`, else `$SONARHOST_CONFIG`, else `sonarhost.config.json` in the working directory
+ * when it exists. Every problem names the key, where it came from and the expected form.
+ */
+export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<LoadedConfig> {
+  const config = defaultConfig();
+  const origins: Record<string, ConfigOrigin> = {};
+  for (const key of ['host', 'ports', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions']) origins[key] = 'default';
+
+  const explicit = flags.config ?? env.SONARHOST_CONFIG;
+  const file = explicit !== undefined ? resolvePath(explicit, cwd) : resolve(cwd, DEFAULT_CONFIG_FILE);
+  const raw = await readConfigFile(file, explicit !== undefined);
+  if (raw !== undefined) applyFile(config, origins, raw, file);
+
+  if (env.FLIPPER_PORTS !== undefined && env.FLIPPER_PORTS !== '') {
+    config.ports = parsePortPair(env.FLIPPER_PORTS, 'FLIPPER_PORTS', 'environment');
+    origins.ports = 'env FLIPPER_PORTS';
+  }
+  if (env.SONARHOST_HOST) {
+    config.host = parseHosts(env.SONARHOST_HOST, 'SONARHOST_HOST', 'environment');
+    origins.host = 'env SONARHOST_HOST';
+  }
+  if (env.SONARHOST_CERT_DIR) {
+    config.certDir = resolvePath(env.SONARHOST_CERT_DIR, cwd);
+    origins.certDir = 'env SONARHOST_CERT_DIR';
+  }
+  if (env.SONARHOST_LOG_LEVEL) {
+    config.logLevel = parseLogLevel(env.SONARHOST_LOG_LEVEL, 'SONARHOST_LOG_LEVEL', 'environment');
+    origins.logLevel = 'env SONARHOST_LOG_LEVEL';
+  }
+
+  if (flags.ports !== undefined) {
+    config.ports = parsePortPair(flags.ports, '--ports', 'the command line');
+    origins.ports = 'flag --ports';
+  }
+  if (flags.host !== undefined) {
+    config.host = parseHosts(flags.host, '--host', 'the command line');
+    origins.host = 'flag --host';
+  }
+  if (flags.certDir !== undefined) {
+    config.certDir = resolvePath(flags.certDir, cwd);
+    origins.certDir = 'flag --cert-dir';
+  }
+  if (flags.logLevel !== undefined) {
+    config.logLevel = parseLogLevel(flags.logLevel, '--log-level', 'the command line');
+    origins.logLevel = 'flag --log-level';
+  }
+  return { config, origins, file: raw !== undefined ? file : undefined };
+}
+
+async function readConfigFile(file: string, required: boolean): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new HostError('config-invalid', `Cannot read the config file ${file}: ${describeError(error)}.`, { cause: error });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HostError('config-invalid', `The config file ${file} is not valid JSON: ${describeError(error)}.`, { cause: error });
+  }
+}
+
+function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, raw: unknown, file: string): void {
+  const origin: ConfigOrigin = `file ${file}`;
+  const baseDir = dirname(file);
+  if (!isObject(raw)) throw configError('config', origin, 'a JSON object', raw);
+  for (const key of Object.keys(raw)) {
+    if (!(FILE_KEYS as readonly string[]).includes(key)) {
+      throw new HostError('config-invalid', `Unknown key "${key}" in ${file}. Known keys: ${FILE_KEYS.join(', ')}.`);
+    }
+  }
+  if (raw.host !== undefined) {
+    config.host = parseHosts(raw.host, 'host', origin);
+    origins.host = origin;
+  }
+  if (raw.ports !== undefined) {
+    if (!isObject(raw.ports) || Object.keys(raw.ports).some((k) => k !== 'insecure' && k !== 'secure')) {
+      throw configError('ports', origin, '{"insecure": <port>, "secure": <port>}', raw.ports);
+    }
+    config.ports = {
+      insecure: raw.ports.insecure === undefined ? config.ports.insecure : parsePort(raw.ports.insecure, 'ports.insecure', origin),
+      secure: raw.ports.secure === undefined ? config.ports.secure : parsePort(raw.ports.secure, 'ports.secure', origin),
+    };
+    origins.ports = origin;
+  }
+  if (raw.certDir !== undefined) {
+    if (typeof raw.certDir !== 'string' || raw.certDir === '') throw configError('certDir', origin, 'a folder path', raw.certDir);
+    config.certDir = resolvePath(raw.certDir, baseDir);
+    origins.certDir = origin;
+  }
+  if (raw.logLevel !== undefined) {
+    config.logLevel = parseLogLevel(raw.logLevel, 'logLevel', origin);
+    origins.logLevel = origin;
+  }
+  if (raw.plugins !== undefined) {
+    config.plugins = parsePlugins(raw.plugins, config.plugins, origin, baseDir);
+    origins.plugins = origin;
+  }
+  if (raw.limits !== undefined) {
+    if (!isObject(raw.limits)) throw configError('limits', origin, 'an object', raw.limits);
+    for (const [key, value] of Object.entries(raw.limits)) {
+      if (!(key in config.limits)) throw new HostError('config-invalid', `Unknown key "limits.${key}" in ${file}. Known keys: ${Object.keys(config.limits).join(', ')}.`);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw configError(`limits.${key}`, origin, 'a positive whole number', value);
+      (config.limits as unknown as Record<string, number>)[key] = value;
+    }
+    origins.limits = origin;
+  }
+  if (raw.pluginOptions !== undefined) {
+    if (!isObject(raw.pluginOptions) || Object.values(raw.pluginOptions).some((v) => !isObject(v))) {
+      throw configError('pluginOptions', origin, 'an object of objects keyed by plugin id', raw.pluginOptions);
+    }
+    config.pluginOptions = raw.pluginOptions as HostConfig['pluginOptions'];
+    origins.pluginOptions = origin;
+  }
+}
+
+function parsePlugins(raw: unknown, defaults: PluginSelection, origin: ConfigOrigin, baseDir: string): PluginSelection {
+  if (!isObject(raw)) throw configError('plugins', origin, 'an object', raw);
+  const selection: PluginSelection = { ...defaults };
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'certificateStore') {
+      selection.certificateStore = specifier(value, `plugins.${key}`, origin, baseDir);
+    } else if ((PLUGIN_LIST_KEYS as readonly string[]).includes(key)) {
+      if (!Array.isArray(value)) throw configError(`plugins.${key}`, origin, 'an array of plugin ids or module paths', value);
+      selection[key as (typeof PLUGIN_LIST_KEYS)[number]] = value.map((v, i) => specifier(v, `plugins.${key}[${i}]`, origin, baseDir));
+    } else {
+      throw new HostError('config-invalid', `Unknown key "plugins.${key}" (from ${origin}). Known keys: certificateStore, ${PLUGIN_LIST_KEYS.join(', ')}.`);
+    }
+  }
+  return selection;
+}
+
+/** A built-in id or package name stays as it is; a relative path is made absolute against the config file. */
+function specifier(value: unknown, key: string, origin: ConfigOrigin, baseDir: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw configError(key, origin, 'a plugin id, a module path or a package name', value);
+  return value.startsWith('./') || value.startsWith('../') || value.startsWith('~/') ? resolvePath(value, baseDir) : value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,116 @@
+import { isIP } from 'node:net';
+import { type CertificateSummary } from '../../core/certificate-store.js';
+import { RSA_SIGNING, sha256Fingerprint, x509 } from '../../core/x509/webcrypto.js';
+
+/** Subjects as upstream Flipper uses them, so existing tooling recognises the files. */
+export const CA_SUBJECT = 'C=US, ST=CA, L=Menlo Park, O=Sonar, CN=SonarCA';
+export const SERVER_SUBJECT = 'C=US, ST=CA, L=Menlo Park, O=Sonar, CN=localhost';
+export const SERVER_NAMES = ['localhost', '127.0.0.1', '::1'];
+
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+/**
+ * Validity policy. The CA lives a year; the WebSocket-era Android SDK also wants its notBefore to be
+ * under 30 days old, which is met by re-issuing the CA certificate with the same key (see the store).
+ * The server certificate lives 30 days, like upstream's openssl default, and is renewed a day before.
+ * Client certificates are back-dated a day so devices with a skewed clock accept them.
+ */
+export const VALIDITY = {
+  caDays: 365,
+  serverDays: 30,
+  clientDays: 365,
+  caBackdateMs: HOUR,
+  serverBackdateMs: HOUR,
+  clientBackdateMs: DAY,
+  renewWithinMs: DAY,
+} as const;
+
+export interface CertificateAuthorityKeys {
+  certificate: x509.X509Certificate;
+  keys: CryptoKeyPair;
+}
+
+export async function createCaCertificate(keys: CryptoKeyPair, serialNumber: string, now: Date): Promise<x509.X509Certificate> {
+  return x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber,
+    name: CA_SUBJECT,
+    notBefore: new Date(now.getTime() - VALIDITY.caBackdateMs),
+    notAfter: new Date(now.getTime() + VALIDITY.caDays * DAY),
+    keys,
+    signingAlgorithm: RSA_SIGNING,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+}
+
+export async function issueServerCertificate(
+  ca: CertificateAuthorityKeys,
+  serverPublicKey: CryptoKey,
+  serialNumber: string,
+  now: Date,
+): Promise<x509.X509Certificate> {
+  const names = SERVER_NAMES.map((name) => ({ type: isIP(name) ? 'ip' : 'dns', value: name }) as x509.JsonGeneralName);
+  return issue(ca, serverPublicKey, SERVER_SUBJECT, serialNumber, now, VALIDITY.serverBackdateMs, VALIDITY.serverDays, [
+    new x509.SubjectAlternativeNameExtension(names),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+  ]);
+}
+
+export async function issueClientCertificate(
+  ca: CertificateAuthorityKeys,
+  request: x509.Pkcs10CertificateRequest,
+  serialNumber: string,
+  now: Date,
+): Promise<x509.X509Certificate> {
+  // The subject is the CSR's, as upstream's `openssl x509 -req` copies it; the CN carries the app id.
+  return issue(ca, request.publicKey, request.subjectName, serialNumber, now, VALIDITY.clientBackdateMs, VALIDITY.clientDays, [
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+  ]);
+}
+
+async function issue(
+  ca: CertificateAuthorityKeys,
+  publicKey: CryptoKey | x509.PublicKey,
+  subject: string | x509.Name,
+  serialNumber: string,
+  now: Date,
+  backdateMs: number,
+  days: number,
+  extensions: x509.Extension[],
+): Promise<x509.X509Certificate> {
+  const notAfter = new Date(now.getTime() + days * DAY);
+  return x509.X509CertificateGenerator.create({
+    serialNumber,
+    subject,
+    issuer: ca.certificate.subjectName,
+    notBefore: new Date(now.getTime() - backdateMs),
+    // Never outlive the CA certificate: a chain with a longer-lived leaf confuses strict verifiers.
+    notAfter: notAfter > ca.certificate.notAfter ? ca.certificate.notAfter : notAfter,
+    publicKey,
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: RSA_SIGNING,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      ...extensions,
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
+    ],
+  });
+}
+
+export function summarize(certificate: x509.X509Certificate): CertificateSummary {
+  return {
+    subject: certificate.subject,
+    issuer: certificate.issuer,
+    serialNumber: certificate.serialNumber,
+    sha256Fingerprint: sha256Fingerprint(certificate.rawData),
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+  };
+}

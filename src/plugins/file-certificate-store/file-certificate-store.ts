@@ -1,0 +1,308 @@
+import { chmod, copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inject, injectable } from 'inversify';
+import {
+  type CertificateReport,
+  type CertificateStore,
+  type IssuedClientCertificate,
+  type ServerCredentials,
+} from '../../core/certificate-store.js';
+import { Clock } from '../../core/clock.js';
+import { HostConfig } from '../../core/host-config.js';
+import { HostError, describeError } from '../../core/host-error.js';
+import { Logger } from '../../core/logger.js';
+import { parseCsr } from '../../core/x509/csr.js';
+import { exportPrivateKeyPem, generateRsaKeyPair, importRsaPrivateKeyPem, x509 } from '../../core/x509/webcrypto.js';
+import {
+  type CertificateAuthorityKeys,
+  VALIDITY,
+  createCaCertificate,
+  issueClientCertificate,
+  issueServerCertificate,
+  summarize,
+} from './certificate-issuer.js';
+import { type FilePair, exists, recoverPair, writePair } from './paired-files.js';
+import { SerialFile } from './serial-file.js';
+
+interface Loaded {
+  ca: CertificateAuthorityKeys;
+  caPem: string;
+  server: x509.X509Certificate;
+  credentials: ServerCredentials;
+}
+
+/**
+ * The built-in CertificateStore: a folder with upstream Flipper's file names (`ca.key`, `ca.crt`,
+ * `server.key`, `server.crt`, `server.srl`), so an existing Flipper certificate folder can be reused.
+ * All X.509 work happens in-process.
+ */
+@injectable()
+export class FileCertificateStore implements CertificateStore {
+  private readonly dir: string;
+  private readonly caFiles: FilePair;
+  private readonly serverFiles: FilePair;
+  private readonly serials: SerialFile;
+  private readonly log: Logger;
+  private loaded: Loaded | undefined;
+  private preparing: Promise<CertificateReport> | undefined;
+
+  constructor(
+    @inject(HostConfig) private readonly config: HostConfig,
+    @inject(Clock) private readonly clock: Clock,
+    @inject(Logger) logger: Logger,
+  ) {
+    this.dir = config.certDir;
+    this.caFiles = { keyPath: join(this.dir, 'ca.key'), certPath: join(this.dir, 'ca.crt') };
+    this.serverFiles = { keyPath: join(this.dir, 'server.key'), certPath: join(this.dir, 'server.crt') };
+    this.serials = new SerialFile(join(this.dir, 'server.srl'));
+    this.log = logger.child('certificates', { certDir: this.dir });
+  }
+
+  prepare(): Promise<CertificateReport> {
+    this.preparing ??= this.load().catch((error: unknown) => {
+      this.preparing = undefined; // a later call may retry once the user has fixed the folder
+      throw error;
+    });
+    return this.preparing;
+  }
+
+  serverCredentials(): ServerCredentials {
+    return this.require().credentials;
+  }
+
+  caCertificatePem(): string {
+    return this.require().caPem;
+  }
+
+  async describe(): Promise<CertificateReport> {
+    return this.prepare();
+  }
+
+  async signCsr(csrPem: string): Promise<IssuedClientCertificate> {
+    const { ca } = this.require();
+    const csr = await parseCsr(csrPem, this.config.limits.maxCsrBytes);
+    const serialNumber = await this.serials.next();
+    const certificate = await issueClientCertificate(ca, csr.request, serialNumber, this.clock.now());
+    return {
+      appId: csr.appId,
+      certificatePem: certificate.toString('pem') + '\n',
+      serialNumber,
+      notBefore: certificate.notBefore,
+      notAfter: certificate.notAfter,
+    };
+  }
+
+  async renewServerCertificate(reason: string): Promise<void> {
+    const { ca, caPem } = this.require();
+    const renewals: string[] = [];
+    const server = await this.issueServer(ca, reason, renewals);
+    this.loaded = { ca, caPem, server: server.certificate, credentials: { key: server.keyPem, cert: server.certPem, ca: caPem } };
+    this.preparing = Promise.resolve(this.report(renewals));
+  }
+
+  async rotateCertificateAuthority(reason: string): Promise<void> {
+    await this.ensureFolder();
+    const archived = await this.archive(['ca.key', 'ca.crt', 'server.key', 'server.crt']);
+    this.log.warn('rotating the certificate authority: every device must redo the certificate exchange', { reason, archivedTo: archived });
+    this.loaded = undefined;
+    this.preparing = undefined;
+    const renewals: string[] = [];
+    const ca = await this.createCa(`rotation requested: ${reason}`, renewals);
+    const server = await this.issueServer(ca.ca, 'the certificate authority was rotated', renewals);
+    this.loaded = { ca: ca.ca, caPem: ca.pem, server: server.certificate, credentials: { key: server.keyPem, cert: server.certPem, ca: ca.pem } };
+    this.preparing = Promise.resolve(this.report(renewals));
+  }
+
+  private require(): Loaded {
+    if (!this.loaded) throw new HostError('internal', 'The certificate store was used before prepare() finished.');
+    return this.loaded;
+  }
+
+  private async load(): Promise<CertificateReport> {
+    await this.ensureFolder();
+    const renewals: string[] = [];
+    for (const pair of [this.caFiles, this.serverFiles]) {
+      const repaired = await recoverPair(pair);
+      if (repaired) {
+        renewals.push(`${pair.certPath}: ${repaired}`);
+        this.log.warn(repaired, { file: pair.certPath });
+      }
+    }
+
+    const ca = await this.loadOrCreateCa(renewals);
+    const server = await this.loadOrIssueServer(ca.ca, renewals);
+    this.loaded = { ca: ca.ca, caPem: ca.pem, server: server.certificate, credentials: { key: server.keyPem, cert: server.certPem, ca: ca.pem } };
+    return this.report(renewals);
+  }
+
+  private report(renewals: string[]): CertificateReport {
+    const { ca, server } = this.require();
+    return { location: this.dir, ca: summarize(ca.certificate), server: summarize(server), renewals };
+  }
+
+  private async ensureFolder(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const info = await stat(this.dir);
+      if ((info.mode & 0o077) !== 0) {
+        await chmod(this.dir, 0o700); // it holds private keys: nobody else may list or read it
+        this.log.info('restricted the certificate folder to its owner (mode 0700)');
+      }
+    } catch (error) {
+      throw new HostError(
+        'cert-dir-unwritable',
+        `Cannot use the certificate folder ${this.dir}: ${describeError(error)}. Make it writable by this user or choose another with --cert-dir.`,
+        { cause: error },
+      );
+    }
+  }
+
+  // ---- certificate authority ------------------------------------------------------------------
+
+  private async loadOrCreateCa(renewals: string[]): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
+    if (!(await exists(this.caFiles.keyPath))) {
+      if (await exists(this.caFiles.certPath)) await this.archive(['ca.crt']);
+      return this.createCa('ca.key is missing', renewals);
+    }
+
+    const keys = await this.readCaKey();
+    if (!(await exists(this.caFiles.certPath))) {
+      return this.reissueCa(keys, 'ca.crt is missing (its key is kept, so issued device certificates stay valid)', renewals);
+    }
+    const certificate = await this.readCaCertificate();
+    if (!(await publicKeysMatch(certificate, keys.publicKey))) {
+      throw this.caUnreadable('ca.crt does not belong to ca.key (their public keys differ)');
+    }
+    const now = this.clock.now();
+    if (certificate.notAfter.getTime() - now.getTime() < VALIDITY.renewWithinMs) {
+      const state = certificate.notAfter <= now ? 'expired' : 'expires within 24 hours';
+      return this.reissueCa(keys, `the CA certificate ${state} (${certificate.notAfter.toISOString()}); renewed with its existing key`, renewals);
+    }
+    return { ca: { certificate, keys }, pem: certificate.toString('pem') + '\n' };
+  }
+
+  private async readCaKey(): Promise<CryptoKeyPair> {
+    let pem: string;
+    try {
+      pem = await readFile(this.caFiles.keyPath, 'utf8');
+    } catch (error) {
+      throw this.caUnreadable(`ca.key cannot be read (${describeError(error)})`, error);
+    }
+    try {
+      return await importRsaPrivateKeyPem(pem);
+    } catch (error) {
+      throw this.caUnreadable('ca.key is not a readable RSA private key (PKCS#1 or PKCS#8 PEM)', error);
+    }
+  }
+
+  private async readCaCertificate(): Promise<x509.X509Certificate> {
+    try {
+      return new x509.X509Certificate(await readFile(this.caFiles.certPath, 'utf8'));
+    } catch (error) {
+      throw this.caUnreadable('ca.crt is not a readable PEM certificate', error);
+    }
+  }
+
+  private caUnreadable(problem: string, cause?: unknown): HostError {
+    return new HostError(
+      'ca-unreadable',
+      `The certificate authority in ${this.dir} is damaged: ${problem}. sonarhost never replaces a CA silently, ` +
+        'because every device would have to redo the certificate exchange. Restore the file from a backup, or ' +
+        'start over deliberately with `sonarhost certs --rotate-ca --yes` (the old files are archived, not deleted).',
+      { cause },
+    );
+  }
+
+  private async createCa(reason: string, renewals: string[]): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
+    const keys = await generateRsaKeyPair();
+    const result = await this.writeCa(keys, await exportPrivateKeyPem(keys.privateKey));
+    this.noteRenewal(`created a new certificate authority: ${reason}`, renewals);
+    return result;
+  }
+
+  private async reissueCa(keys: CryptoKeyPair, reason: string, renewals: string[]): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
+    const keyPem = await readFile(this.caFiles.keyPath, 'utf8'); // keep the key file byte for byte
+    const result = await this.writeCa(keys, keyPem);
+    this.noteRenewal(`re-issued the CA certificate: ${reason}`, renewals);
+    return result;
+  }
+
+  private async writeCa(keys: CryptoKeyPair, keyPem: string): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
+    const certificate = await createCaCertificate(keys, await this.serials.next(), this.clock.now());
+    const pem = certificate.toString('pem') + '\n';
+    await writePair(this.caFiles, keyPem, pem);
+    return { ca: { certificate, keys }, pem };
+  }
+
+  // ---- server certificate ---------------------------------------------------------------------
+
+  private async loadOrIssueServer(ca: CertificateAuthorityKeys, renewals: string[]): Promise<{ certificate: x509.X509Certificate; keyPem: string; certPem: string }> {
+    const problem = await this.serverProblem(ca);
+    if (problem === undefined) {
+      const keyPem = await readFile(this.serverFiles.keyPath, 'utf8');
+      const certPem = await readFile(this.serverFiles.certPath, 'utf8');
+      return { certificate: new x509.X509Certificate(certPem), keyPem, certPem };
+    }
+    return this.issueServer(ca, problem, renewals);
+  }
+
+  /** Why the server certificate must be renewed, or undefined when it can be reused. */
+  private async serverProblem(ca: CertificateAuthorityKeys): Promise<string | undefined> {
+    if (!(await exists(this.serverFiles.keyPath))) return 'server.key is missing';
+    if (!(await exists(this.serverFiles.certPath))) return 'server.crt is missing';
+    let certificate: x509.X509Certificate;
+    let keys: CryptoKeyPair;
+    try {
+      certificate = new x509.X509Certificate(await readFile(this.serverFiles.certPath, 'utf8'));
+      keys = await importRsaPrivateKeyPem(await readFile(this.serverFiles.keyPath, 'utf8'));
+    } catch (error) {
+      return `server.key or server.crt is unreadable (${describeError(error)})`;
+    }
+    if (!(await publicKeysMatch(certificate, keys.publicKey))) return 'server.crt does not belong to server.key';
+    if (!(await signedBy(certificate, ca))) return 'server.crt is not signed by the current CA';
+    const remaining = certificate.notAfter.getTime() - this.clock.now().getTime();
+    if (remaining <= 0) return `server.crt expired on ${certificate.notAfter.toISOString()}`;
+    if (remaining < VALIDITY.renewWithinMs) return `server.crt expires within 24 hours (${certificate.notAfter.toISOString()})`;
+    return undefined;
+  }
+
+  private async issueServer(ca: CertificateAuthorityKeys, reason: string, renewals: string[]) {
+    const keys = await generateRsaKeyPair();
+    const certificate = await issueServerCertificate(ca, keys.publicKey, await this.serials.next(), this.clock.now());
+    const keyPem = await exportPrivateKeyPem(keys.privateKey);
+    const certPem = certificate.toString('pem') + '\n';
+    await writePair(this.serverFiles, keyPem, certPem);
+    this.noteRenewal(`issued a new server certificate: ${reason}`, renewals);
+    return { certificate, keyPem, certPem };
+  }
+
+  private noteRenewal(message: string, renewals: string[]): void {
+    renewals.push(message);
+    this.log.info(message);
+  }
+
+  /** Copies the named files into `archive/<timestamp>/` before they are replaced. Returns that folder. */
+  private async archive(names: string[]): Promise<string> {
+    const folder = join(this.dir, 'archive', this.clock.now().toISOString().replace(/[:.]/g, '-'));
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    for (const name of names) {
+      const source = join(this.dir, name);
+      if (await exists(source)) await copyFile(source, join(folder, name));
+    }
+    return folder;
+  }
+}
+
+async function publicKeysMatch(certificate: x509.X509Certificate, publicKey: CryptoKey): Promise<boolean> {
+  const expected = Buffer.from(await crypto.subtle.exportKey('spki', publicKey));
+  return expected.equals(Buffer.from(certificate.publicKey.rawData));
+}
+
+async function signedBy(certificate: x509.X509Certificate, ca: CertificateAuthorityKeys): Promise<boolean> {
+  if (certificate.issuer !== ca.certificate.subject) return false;
+  try {
+    return await certificate.verify({ publicKey: ca.keys.publicKey, signatureOnly: true });
+  } catch {
+    return false;
+  }
+}

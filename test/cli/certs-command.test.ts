@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { runCli } from '../helpers/run-cli.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+describe('sonarhost certs', () => {
+  let dir: string;
+  let certDir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ path: dir, cleanup } = await makeTempDir());
+    certDir = join(dir, 'certs');
+  });
+  afterEach(() => cleanup());
+
+  it('creates and then shows the folder, subjects, fingerprints and expiry dates', async () => {
+    const first = await runCli(['certs', '--cert-dir', certDir]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, new RegExp(`Certificate folder: ${certDir}`));
+    assert.match(first.stdout, /CA:\n {2}subject: {5}C=US, ST=CA, L=Menlo Park, O=Sonar, CN=SonarCA/);
+    assert.match(first.stdout, /Server:\n {2}subject: {5}C=US, ST=CA, L=Menlo Park, O=Sonar, CN=localhost/);
+    assert.match(first.stdout, /SHA-256: {5}([0-9A-F]{2}:){31}[0-9A-F]{2}/);
+    assert.match(first.stdout, /valid until: \S+ \(expires in 29 days\)/);
+    assert.match(first.stdout, /Changed now:\n {2}- created a new certificate authority/);
+
+    const second = await runCli(['certs', '--cert-dir', certDir, '--json']);
+    assert.equal(second.code, 0, second.stderr);
+    const report = JSON.parse(second.stdout) as { renewals: string[]; ca: { sha256Fingerprint: string } };
+    assert.deepEqual(report.renewals, []);
+    assert.ok(first.stdout.includes(report.ca.sha256Fingerprint));
+  });
+
+  it('renews the server certificate on request, keeping the CA', async () => {
+    await runCli(['certs', '--cert-dir', certDir]);
+    const ca = await readFile(join(certDir, 'ca.crt'), 'utf8');
+    const server = await readFile(join(certDir, 'server.crt'), 'utf8');
+    const result = await runCli(['certs', '--cert-dir', certDir, '--renew-server']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(await readFile(join(certDir, 'ca.crt'), 'utf8'), ca);
+    assert.notEqual(await readFile(join(certDir, 'server.crt'), 'utf8'), server);
+  });
+
+  it('rotates the CA only with --yes, archiving the old one', async () => {
+    await runCli(['certs', '--cert-dir', certDir]);
+    const ca = await readFile(join(certDir, 'ca.crt'), 'utf8');
+
+    const refused = await runCli(['certs', '--cert-dir', certDir, '--rotate-ca']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /add --yes/);
+    assert.equal(await readFile(join(certDir, 'ca.crt'), 'utf8'), ca);
+
+    const rotated = await runCli(['certs', '--cert-dir', certDir, '--rotate-ca', '--yes']);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.notEqual(await readFile(join(certDir, 'ca.crt'), 'utf8'), ca);
+    const [archived] = await readdir(join(certDir, 'archive'));
+    assert.equal(await readFile(join(certDir, 'archive', archived!, 'ca.crt'), 'utf8'), ca);
+  });
+
+  it('stops with the rotation advice when ca.key is corrupt, and --rotate-ca --yes recovers', async () => {
+    await runCli(['certs', '--cert-dir', certDir]);
+    await writeFile(join(certDir, 'ca.key'), 'not a key');
+    const failed = await runCli(['certs', '--cert-dir', certDir]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /sonarhost: The certificate authority in .* is damaged: ca\.key is not a readable RSA private key/);
+    assert.equal(await readFile(join(certDir, 'ca.key'), 'utf8'), 'not a key');
+
+    const started = await runCli(['start', '--cert-dir', certDir, '--ports', '40001,40002']);
+    assert.equal(started.code, 1, 'the host refuses to start on a damaged CA');
+    assert.match(started.stderr, /--rotate-ca --yes/);
+
+    const recovered = await runCli(['certs', '--cert-dir', certDir, '--rotate-ca', '--yes']);
+    assert.equal(recovered.code, 0, recovered.stderr);
+    const [archived] = await readdir(join(certDir, 'archive'));
+    assert.equal(await readFile(join(certDir, 'archive', archived!, 'ca.key'), 'utf8'), 'not a key');
+  });
+
+  it('prints help and the version, and refuses unknown options with exit code 2', async () => {
+    const help = await runCli(['certs', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: sonarhost certs/);
+    assert.match(help.stdout, /--rotate-ca/);
+    const version = await runCli(['--version']);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    const unknown = await runCli(['certs', '--frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /Unknown option '--frobnicate'/);
+  });
+});

@@ -1,0 +1,46 @@
+import { type Clock } from '../../src/core/clock.js';
+import { type HostConfig } from '../../src/core/host-config.js';
+import { type LogRecord, type Logger, SinkLogger } from '../../src/core/logger.js';
+
+/** A clock the test moves by hand. */
+export class ManualClock implements Clock {
+  constructor(private current = new Date()) {}
+  now(): Date {
+    return new Date(this.current);
+  }
+  advanceDays(days: number): void {
+    this.current = new Date(this.current.getTime() + days * 86_400_000);
+  }
+}
+
+/** A logger that keeps its records, so tests can assert what users would read. */
+export class MemoryLogger extends SinkLogger {
+  readonly records: LogRecord[];
+  constructor(records: LogRecord[] = []) {
+    super((record) => records.push(record), 'debug');
+    this.records = records;
+  }
+  messages(level?: LogRecord['level']): string[] {
+    return this.records.filter((r) => level === undefined || r.level === level).map((r) => r.message);
+  }
+}
+
+export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
+  return {
+    host: ['127.0.0.1'],
+    ports: { insecure: 0, secure: 0 },
+    certDir: '/nonexistent',
+    logLevel: 'debug',
+    plugins: {
+      certificateStore: 'file-certificate-store',
+      transports: [],
+      deviceTransports: [],
+      connectionHandlers: [],
+    },
+    limits: { maxCsrBytes: 16 * 1024 },
+    pluginOptions: {},
+    ...overrides,
+  };
+}
+
+export type { Logger };

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { HostError } from '../../src/core/host-error.js';
+import { loadHostConfig } from '../../src/host/load-host-config.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+describe('loadHostConfig', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ path: dir, cleanup } = await makeTempDir()));
+  afterEach(() => cleanup());
+
+  const writeConfig = (value: unknown, name = 'sonarhost.config.json') => writeFile(join(dir, name), typeof value === 'string' ? value : JSON.stringify(value));
+  const rejectsWith = async (promise: Promise<unknown>, pattern: RegExp) =>
+    assert.rejects(promise, (error: unknown) => {
+      assert.ok(HostError.is(error, 'config-invalid'), String(error));
+      assert.match((error as Error).message, pattern);
+      return true;
+    });
+
+  it('uses the defaults when there is no file, variable or flag', async () => {
+    const { config, origins, file } = await loadHostConfig({}, {}, dir);
+    assert.equal(file, undefined);
+    assert.deepEqual(config.ports, { insecure: 8089, secure: 8088 });
+    assert.deepEqual(config.host, ['127.0.0.1', '::1']);
+    assert.equal(config.certDir, join(homedir(), '.sonar'));
+    assert.equal(config.plugins.certificateStore, 'file-certificate-store');
+    assert.equal(origins.ports, 'default');
+  });
+
+  it('layers file < environment < flags, and records where each value came from', async () => {
+    await writeConfig({ ports: { insecure: 1111, secure: 2222 }, certDir: 'certs', logLevel: 'warn', host: '0.0.0.0' });
+    const fileOnly = await loadHostConfig({}, {}, dir);
+    assert.deepEqual(fileOnly.config.ports, { insecure: 1111, secure: 2222 });
+    assert.equal(fileOnly.config.certDir, join(dir, 'certs'), 'relative paths resolve against the config file');
+    assert.equal(fileOnly.origins.ports, `file ${join(dir, 'sonarhost.config.json')}`);
+
+    const withEnv = await loadHostConfig({}, { FLIPPER_PORTS: '3333,4444', SONARHOST_LOG_LEVEL: 'debug' }, dir);
+    assert.deepEqual(withEnv.config.ports, { insecure: 3333, secure: 4444 });
+    assert.equal(withEnv.config.logLevel, 'debug');
+    assert.equal(withEnv.config.host[0], '0.0.0.0');
+    assert.equal(withEnv.origins.ports, 'env FLIPPER_PORTS');
+
+    const withFlags = await loadHostConfig({ ports: '5555,6666', logLevel: 'error', certDir: '/tmp/x' }, { FLIPPER_PORTS: '3333,4444' }, dir);
+    assert.deepEqual(withFlags.config.ports, { insecure: 5555, secure: 6666 });
+    assert.equal(withFlags.config.logLevel, 'error');
+    assert.equal(withFlags.config.certDir, '/tmp/x');
+    assert.equal(withFlags.origins.ports, 'flag --ports');
+  });
+
+  it('reads --config and $SONARHOST_CONFIG, and requires that file to exist', async () => {
+    await mkdir(join(dir, 'etc'));
+    await writeConfig({ ports: { insecure: 7001 } }, 'etc/host.json');
+    assert.equal((await loadHostConfig({ config: 'etc/host.json' }, {}, dir)).config.ports.insecure, 7001);
+    assert.equal((await loadHostConfig({}, { SONARHOST_CONFIG: join(dir, 'etc/host.json') }, dir)).config.ports.insecure, 7001);
+    await rejectsWith(loadHostConfig({ config: 'missing.json' }, {}, dir), /Cannot read the config file .*missing\.json/);
+  });
+
+  it('resolves relative plugin paths against the config file, and keeps ids and package names', async () => {
+    await writeConfig({ plugins: { deviceTransports: ['./my-transport.js', 'android', '@acme/sonar-transport'] } });
+    const { config } = await loadHostConfig({}, {}, dir);
+    assert.deepEqual(config.plugins.deviceTransports, [join(dir, 'my-transport.js'), 'android', '@acme/sonar-transport']);
+  });
+
+  const invalid: Array<[string, unknown, Record<string, string>, RegExp]> = [
+    ['FLIPPER_PORTS in the wrong form', {}, { FLIPPER_PORTS: '8089' }, /Invalid FLIPPER_PORTS \(from environment\): expected "<insecure>,<secure>" such as "8089,8088", got "8089"/],
+    ['FLIPPER_PORTS out of range', {}, { FLIPPER_PORTS: '8089,70000' }, /Invalid FLIPPER_PORTS .*port number from 1 to 65535/],
+    ['a port that is not a number', { ports: { secure: 'high' } }, {}, /Invalid ports\.secure \(from file .*\): expected a port number/],
+    ['an unknown top-level key', { prots: {} }, {}, /Unknown key "prots" in .*Known keys: host, ports/],
+    ['an unknown plugin slot', { plugins: { transport: ['x'] } }, {}, /Unknown key "plugins\.transport"/],
+    ['a plugin list that is not a list', { plugins: { deviceTransports: 'android' } }, {}, /Invalid plugins\.deviceTransports .*an array of plugin ids/],
+    ['a log level that does not exist', { logLevel: 'verbose' }, {}, /Invalid logLevel .*one of debug, info, warn, error, got "verbose"/],
+    ['a bad limit', { limits: { maxCsrBytes: -1 } }, {}, /Invalid limits\.maxCsrBytes .*positive whole number/],
+    ['broken JSON', '{ "ports": ', {}, /is not valid JSON/],
+  ];
+  for (const [name, file, env, pattern] of invalid) {
+    it(`names the key and the expected form for ${name}`, async () => {
+      await writeConfig(file);
+      await rejectsWith(loadHostConfig({}, env, dir), pattern);
+    });
+  }
+
+  it('rejects a bad --ports flag naming the flag', async () => {
+    await rejectsWith(loadHostConfig({ ports: '1,1' }, {}, dir), /Invalid --ports \(from the command line\): expected two different ports/);
+  });
+});
