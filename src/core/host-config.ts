@@ -22,6 +22,7 @@ export interface HostConfig {
 /** Each entry is a built-in plugin id or a module specifier (path or package name). */
 export interface PluginSelection {
   certificateStore: string;
+  exchange: string;
   transports: string[];
   deviceTransports: string[];
   connectionHandlers: string[];

@@ -17,8 +17,9 @@ export function defaultConfig(): HostConfig {
     logLevel: 'info',
     plugins: {
       certificateStore: 'file-certificate-store',
-      transports: [],
-      deviceTransports: [],
+      exchange: 'default-exchange',
+      transports: ['rsocket'],
+      deviceTransports: ['desktop'],
       connectionHandlers: [],
     },
     limits: { maxCsrBytes: 16 * 1024 },

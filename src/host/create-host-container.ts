@@ -1,6 +1,9 @@
 import { Container, type ContainerModule } from 'inversify';
+import { CertificateExchange } from '../core/certificate-exchange.js';
 import { CertificateStore } from '../core/certificate-store.js';
 import { Clock, systemClock } from '../core/clock.js';
+import { ClientRegistry } from '../core/client-registry.js';
+import { ConnectionDiagnostics } from '../core/connection-diagnostics.js';
 import { Host } from '../core/host.js';
 import { HostConfig, type PluginSelection } from '../core/host-config.js';
 import { HostError } from '../core/host-error.js';
@@ -28,9 +31,16 @@ export interface ComposedHost {
 
 const SLOTS: Array<[keyof PluginSelection, PluginKind]> = [
   ['certificateStore', 'certificate-store'],
+  ['exchange', 'exchange'],
   ['transports', 'transport'],
   ['deviceTransports', 'device-transport'],
   ['connectionHandlers', 'connection-handler'],
+];
+
+/** The slots that take exactly one plugin, and the service that plugin must bind. */
+const SINGLE_SLOT_SERVICES: Array<['certificateStore' | 'exchange', symbol, string]> = [
+  ['certificateStore', CertificateStore, 'CertificateStore'],
+  ['exchange', CertificateExchange, 'CertificateExchange'],
 ];
 
 /**
@@ -44,16 +54,18 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
   container.bind(Logger).toConstantValue(overrides.logger ?? silentLogger);
   container.bind(Clock).toConstantValue(overrides.clock ?? systemClock);
   container.bind(Host).toSelf();
+  container.bind(ClientRegistry).toSelf();
+  container.bind(ConnectionDiagnostics).toSelf();
 
   await container.loadAsync(...plugins.map((p) => p.module));
+  for (const [key, service, name] of SINGLE_SLOT_SERVICES) {
+    if (!container.isBound(service)) throw new HostError('plugin-invalid', `plugins.${key}: "${config.plugins[key]}" did not bind ${name}.`);
+  }
   for (const plugin of plugins) {
     const missing = (plugin.requires ?? []).filter((id) => !container.isBound(id));
     if (missing.length > 0) {
       throw new HostError('plugin-invalid', `Plugin "${plugin.id}" needs ${missing.map((s) => s.description).join(', ')}, which no selected plugin provides.`);
     }
-  }
-  if (!container.isBound(CertificateStore)) {
-    throw new HostError('plugin-invalid', `plugins.certificateStore: "${config.plugins.certificateStore}" did not bind CertificateStore.`);
   }
   if (overrides.modules?.length) await container.loadAsync(...overrides.modules);
   return { container, host: container.get(Host), plugins };

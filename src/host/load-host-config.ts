@@ -158,13 +158,13 @@ function parsePlugins(raw: unknown, defaults: PluginSelection, origin: ConfigOri
   if (!isObject(raw)) throw configError('plugins', origin, 'an object', raw);
   const selection: PluginSelection = { ...defaults };
   for (const [key, value] of Object.entries(raw)) {
-    if (key === 'certificateStore') {
-      selection.certificateStore = specifier(value, `plugins.${key}`, origin, baseDir);
+    if (key === 'certificateStore' || key === 'exchange') {
+      selection[key] = specifier(value, `plugins.${key}`, origin, baseDir);
     } else if ((PLUGIN_LIST_KEYS as readonly string[]).includes(key)) {
       if (!Array.isArray(value)) throw configError(`plugins.${key}`, origin, 'an array of plugin ids or module paths', value);
       selection[key as (typeof PLUGIN_LIST_KEYS)[number]] = value.map((v, i) => specifier(v, `plugins.${key}[${i}]`, origin, baseDir));
     } else {
-      throw new HostError('config-invalid', `Unknown key "plugins.${key}" (from ${origin}). Known keys: certificateStore, ${PLUGIN_LIST_KEYS.join(', ')}.`);
+      throw new HostError('config-invalid', `Unknown key "plugins.${key}" (from ${origin}). Known keys: certificateStore, exchange, ${PLUGIN_LIST_KEYS.join(', ')}.`);
     }
   }
   return selection;

@@ -33,6 +33,7 @@ export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
     logLevel: 'debug',
     plugins: {
       certificateStore: 'file-certificate-store',
+      exchange: 'default-exchange',
       transports: [],
       deviceTransports: [],
       connectionHandlers: [],

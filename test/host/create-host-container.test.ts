@@ -20,7 +20,7 @@ describe('createHostContainer', () => {
 
   it('wires the built-in certificate store selected by id, and the host starts it', async () => {
     const { container, host, plugins } = await createHostContainer(testConfig({ certDir: join(dir, 'certs') }));
-    assert.deepEqual(plugins.map((p) => p.id), ['file-certificate-store']);
+    assert.deepEqual(plugins.map((p) => p.id), ['file-certificate-store', 'default-exchange']);
     assert.ok(container.get(CertificateStore) instanceof FileCertificateStore);
     const report = await host.start();
     assert.equal(report.location, join(dir, 'certs'));
@@ -40,7 +40,7 @@ describe('createHostContainer', () => {
     const config = testConfig({ certDir: join(dir, 'certs') });
     config.plugins.certificateStore = join(fixtures, 'custom-store.js');
     const { plugins, host } = await createHostContainer(config);
-    assert.deepEqual(plugins.map((p) => p.id), ['custom-store']);
+    assert.deepEqual(plugins.map((p) => p.id), ['custom-store', 'default-exchange']);
     assert.equal((await host.start()).location, 'custom');
     await host.stop();
   });

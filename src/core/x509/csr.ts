@@ -106,3 +106,16 @@ export async function createCsr(appId: string, keys: CryptoKeyPair): Promise<str
   });
   return csr.toString('pem');
 }
+
+/**
+ * The CN of a CSR without checking its signature: for comparing the CSR an app names in its secure
+ * SETUP with the certificate it presented over TLS (which TLS has already authenticated).
+ */
+export function csrCommonName(pem: string): string | undefined {
+  try {
+    const names = new x509.Pkcs10CertificateRequest(normalizeCsr(pem)).subjectName.getField('CN');
+    return names.length === 1 ? names[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}

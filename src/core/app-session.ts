@@ -1,0 +1,139 @@
+import { type AppChannel } from './app-channel.js';
+import { type ClientQuery } from './client-query.js';
+import { type AppClient, type PluginEvent } from './connection-handler.js';
+import { HostError, describeError } from './host-error.js';
+import { type Logger } from './logger.js';
+import { parseJsonObject, unwrapResponse } from './protocol/json-message.js';
+import { withTimeout } from './timeout.js';
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export interface AppSessionEvents {
+  onEvent(session: AppSession, event: PluginEvent): void;
+  onRefreshPlugins(session: AppSession): void;
+}
+
+/**
+ * One registered app connection speaking the plugin protocol (doc §7.4–7.6), independent of the
+ * transport. sdk_version ≥ 1 uses request/response; older SDKs get requests as fire-and-forget with an
+ * `id` and answer the same way.
+ */
+export class AppSession implements AppClient {
+  readonly connectedAt = new Date();
+  private nextId = 0;
+  private pluginIds: string[] = [];
+  private backgroundIds: string[] = [];
+  private readonly legacyPending = new Map<number, { resolve: (value: Record<string, unknown>) => void; reject: (error: Error) => void }>();
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly query: ClientQuery,
+    readonly appId: string,
+    private readonly channel: AppChannel,
+    private readonly events: AppSessionEvents,
+    private readonly log: Logger,
+    private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  ) {}
+
+  plugins(): readonly string[] {
+    return this.pluginIds;
+  }
+  backgroundPlugins(): readonly string[] {
+    return this.backgroundIds;
+  }
+
+  /** Asks the app for its plugins (and background plugins, sdk_version ≥ 4). */
+  async refreshPlugins(): Promise<void> {
+    this.pluginIds = stringList(await this.request('getPlugins'), 'getPlugins');
+    this.backgroundIds = this.query.sdkVersion >= 4 ? stringList(await this.request('getBackgroundPlugins'), 'getBackgroundPlugins') : [];
+  }
+
+  async request(method: string, params?: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
+    if (this.closed) throw new HostError('protocol-invalid', `The app ${this.query.app} is disconnected.`);
+    const id = this.nextId++;
+    const data = JSON.stringify(params === undefined ? { id, method } : { id, method, params });
+    const pending = this.query.sdkVersion >= 1 ? this.channel.requestResponse(data).then((text) => parseJsonObject(text, `The answer to ${method}`)) : this.legacyRequest(id, data);
+    const response = await withTimeout(pending, timeoutMs, `The app's answer to ${method}`).finally(() => this.legacyPending.delete(id));
+    return unwrapResponse(response, method);
+  }
+
+  async call(plugin: string, method: string, params?: unknown): Promise<unknown> {
+    return this.request('execute', { api: plugin, method, params });
+  }
+
+  async isMethodSupported(plugin: string, method: string): Promise<boolean> {
+    if (this.query.sdkVersion < 2) return false; // as upstream: such SDKs cannot be asked
+    const answer = (await this.request('isMethodSupported', { api: plugin, method })) as { isSupported?: unknown } | undefined;
+    return answer?.isSupported === true;
+  }
+
+  init(plugin: string): void {
+    this.send({ method: 'init', params: { plugin } });
+  }
+
+  deinit(plugin: string): void {
+    this.send({ method: 'deinit', params: { plugin } });
+  }
+
+  /** A fire-and-forget message from the app (doc §7.6). Malformed ones are logged, never fatal. */
+  receive(text: unknown): void {
+    let message: Record<string, unknown>;
+    try {
+      message = parseJsonObject(text, 'A message from the app');
+    } catch (error) {
+      this.log.warn('ignored a malformed message from the app', { error: describeError(error) });
+      return;
+    }
+    if (typeof message.id === 'number' && this.legacyPending.has(message.id)) {
+      this.legacyPending.get(message.id)!.resolve(message);
+      return;
+    }
+    if (message.method === 'execute') {
+      const params = message.params as Record<string, unknown> | undefined;
+      if (typeof params?.api !== 'string' || typeof params.method !== 'string') {
+        this.log.warn('ignored an execute message without api or method', { app: this.query.app });
+        return;
+      }
+      this.events.onEvent(this, { plugin: params.api, method: params.method, params: params.params });
+    } else if (message.method === 'refreshPlugins') {
+      this.events.onRefreshPlugins(this);
+    } else if ('error' in message) {
+      this.log.warn('the app reported an error', { app: this.query.app, error: message.error });
+    } else if (!('success' in message)) {
+      this.log.debug('ignored an unknown message from the app', { method: String(message.method) });
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const pending of this.legacyPending.values()) pending.reject(new HostError('protocol-invalid', 'The app disconnected.'));
+    this.legacyPending.clear();
+    this.channel.close();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private send(message: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.channel.fireAndForget(JSON.stringify(message));
+  }
+
+  private legacyRequest(id: number, data: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      this.legacyPending.set(id, { resolve, reject });
+      this.channel.fireAndForget(data);
+    });
+  }
+}
+
+function stringList(value: unknown, method: string): string[] {
+  const list = (value as { plugins?: unknown } | undefined)?.plugins;
+  if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) {
+    throw new HostError('protocol-invalid', `The app answered ${method} without a "plugins" list of strings.`);
+  }
+  return list as string[];
+}

@@ -1,0 +1,118 @@
+import { inject, injectable, multiInject, optional } from 'inversify';
+import { type AppSession } from './app-session.js';
+import { ConnectionHandler, type PluginEvent } from './connection-handler.js';
+import { describeError } from './host-error.js';
+import { Logger } from './logger.js';
+
+/**
+ * The connected apps, by client id, and the bridge to the ConnectionHandlers. A new connection with
+ * the id of a registered one replaces it (the old one is a zombie: the app reconnected before the host
+ * noticed the drop). Every handler call is isolated: one failing handler never affects the others.
+ */
+@injectable()
+export class ClientRegistry {
+  private readonly sessions = new Map<string, AppSession>();
+  private readonly log: Logger;
+
+  constructor(
+    @multiInject(ConnectionHandler) @optional() private readonly handlers: ConnectionHandler[] | undefined,
+    @inject(Logger) logger: Logger,
+  ) {
+    this.log = logger.child('clients');
+  }
+
+  list(): AppSession[] {
+    return [...this.sessions.values()];
+  }
+
+  get(id: string): AppSession | undefined {
+    return this.sessions.get(id);
+  }
+
+  /** Asks the app for its plugins, registers it, tells the handlers, and inits claimed background plugins. */
+  async connect(session: AppSession): Promise<void> {
+    await session.refreshPlugins();
+    if (session.isClosed) return; // dropped while we were asking
+    const zombie = this.sessions.get(session.id);
+    if (zombie && zombie !== session) {
+      this.log.info('replacing a stale connection of the same client', { client: session.id });
+      this.sessions.delete(session.id);
+      this.notify(zombie, 'onClientDisconnected');
+      zombie.close();
+    }
+    this.sessions.set(session.id, session);
+    this.log.info('client connected', { client: session.id, appId: session.appId, plugins: session.plugins(), sdkVersion: session.query.sdkVersion });
+    for (const handler of this.all()) {
+      try {
+        await handler.onClientConnected?.(session);
+      } catch (error) {
+        this.log.warn('a connection handler failed on connect', { handler: handler.id, error: describeError(error) });
+      }
+    }
+    this.initClaimedBackgroundPlugins(session, []);
+  }
+
+  /** Called by the transport when a connection closes or fails. */
+  disconnect(session: AppSession): void {
+    session.close();
+    if (this.sessions.get(session.id) !== session) return; // already replaced
+    this.sessions.delete(session.id);
+    this.log.info('client disconnected', { client: session.id });
+    this.notify(session, 'onClientDisconnected');
+  }
+
+  dispatchEvent(session: AppSession, event: PluginEvent): void {
+    for (const handler of this.all()) {
+      if (!safeClaims(handler, event.plugin)) continue;
+      try {
+        handler.onEvent?.(session, event);
+      } catch (error) {
+        this.log.warn('a connection handler failed on an event', { handler: handler.id, plugin: event.plugin, error: describeError(error) });
+      }
+    }
+  }
+
+  async refreshPlugins(session: AppSession): Promise<void> {
+    const before = [...session.backgroundPlugins()];
+    try {
+      await session.refreshPlugins();
+    } catch (error) {
+      this.log.warn('could not refresh the plugins of a client', { client: session.id, error: describeError(error) });
+      return;
+    }
+    this.initClaimedBackgroundPlugins(session, before);
+  }
+
+  closeAll(): void {
+    for (const session of this.sessions.values()) this.disconnect(session);
+  }
+
+  private initClaimedBackgroundPlugins(session: AppSession, alreadyInitialised: readonly string[]): void {
+    for (const plugin of session.backgroundPlugins()) {
+      if (alreadyInitialised.includes(plugin)) continue;
+      if (this.all().some((handler) => safeClaims(handler, plugin))) session.init(plugin);
+    }
+  }
+
+  private notify(session: AppSession, hook: 'onClientDisconnected'): void {
+    for (const handler of this.all()) {
+      try {
+        handler[hook]?.(session);
+      } catch (error) {
+        this.log.warn('a connection handler failed', { handler: handler.id, hook, error: describeError(error) });
+      }
+    }
+  }
+
+  private all(): ConnectionHandler[] {
+    return this.handlers ?? [];
+  }
+}
+
+function safeClaims(handler: ConnectionHandler, plugin: string): boolean {
+  try {
+    return handler.claims(plugin);
+  } catch {
+    return false;
+  }
+}

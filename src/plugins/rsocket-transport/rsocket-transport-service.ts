@@ -1,0 +1,116 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { inject, injectable, multiInject, optional } from 'inversify';
+import { RSocketServer } from 'rsocket-core';
+import { CertificateExchange } from '../../core/certificate-exchange.js';
+import { CertificateStore } from '../../core/certificate-store.js';
+import { ClientRegistry } from '../../core/client-registry.js';
+import { ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
+import { DeviceTransport } from '../../core/device-transport.js';
+import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
+import { HostConfig } from '../../core/host-config.js';
+import { HostError, describeError } from '../../core/host-error.js';
+import { type HostService } from '../../core/host-service.js';
+import { Logger } from '../../core/logger.js';
+import { createExchangeResponder } from './exchange-responder.js';
+import { createSecureResponder } from './secure-responder.js';
+import { SocketTransportServer, dispatchingSocket } from './socket-transport-server.js';
+
+/** Errors that mean "this address family is not available here" (e.g. no IPv6): skip that address. */
+const UNAVAILABLE_ADDRESS = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT']);
+
+/**
+ * The RSocket transport (doc §1–§2): a plain TCP server for the certificate exchange and a TLS server
+ * with client certificates for the plugin protocol, on every configured bind address.
+ */
+@injectable()
+export class RSocketTransportService implements HostService {
+  readonly id = 'rsocket';
+  readonly phase = 'servers' as const;
+  private readonly log: Logger;
+  /** The ports actually bound (differs from the config when it asks for port 0). */
+  boundPorts: { insecure: number; secure: number } | undefined;
+
+  constructor(
+    @inject(HostConfig) private readonly config: HostConfig,
+    @inject(CertificateStore) private readonly certificates: CertificateStore,
+    @inject(CertificateExchange) private readonly exchange: CertificateExchange,
+    @inject(ClientRegistry) private readonly registry: ClientRegistry,
+    @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
+    @multiInject(DeviceTransport) @optional() private readonly deviceTransports: DeviceTransport[] | undefined,
+    @inject(Logger) logger: Logger,
+  ) {
+    this.log = logger.child('rsocket');
+  }
+
+  async start(): Promise<Disposable> {
+    const running = new DisposableCollection();
+    running.push(toDisposable(() => this.registry.closeAll()), this.diagnostics);
+    try {
+      const secure = await this.listenEverywhere('secure', this.config.ports.secure, () => this.secureServer(), running);
+      const insecure = await this.listenEverywhere('insecure', this.config.ports.insecure, () => this.exchangeServer(), running);
+      this.boundPorts = { insecure, secure };
+    } catch (error) {
+      await running.dispose();
+      throw error;
+    }
+    return running;
+  }
+
+  private exchangeServer(): { transport: SocketTransportServer; server: RSocketServer<string, string> } {
+    const transport = new SocketTransportServer((onSocket) => net.createServer(onSocket));
+    const server = new RSocketServer<string, string>({
+      transport,
+      getRequestHandler: (_socket, setup) => createExchangeResponder(setup, this.exchange, this.diagnostics, this.log),
+      errorHandler: (error) => this.log.debug('exchange connection error', { error: error.message }),
+    });
+    return { transport, server };
+  }
+
+  private secureServer(): { transport: SocketTransportServer; server: RSocketServer<string, string> } {
+    const { key, cert, ca } = this.certificates.serverCredentials();
+    const transport = new SocketTransportServer((onSocket) => {
+      const server = tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true }, onSocket);
+      server.on('tlsClientError', (error) => this.log.debug('refused a TLS client', { error: error.message, code: (error as NodeJS.ErrnoException).code }));
+      return server;
+    });
+    const deps = { registry: this.registry, diagnostics: this.diagnostics, deviceTransports: this.deviceTransports ?? [], log: this.log };
+    const server = new RSocketServer<string, string>({
+      transport,
+      getRequestHandler: (socket, setup) => createSecureResponder(socket, setup, dispatchingSocket() as tls.TLSSocket | undefined, deps),
+      errorHandler: (error) => this.log.debug('secure connection error', { error: error.message }),
+    });
+    return { transport, server };
+  }
+
+  /** Listens on each bind address; returns the bound port (the same on every address). */
+  private async listenEverywhere(
+    name: string,
+    port: number,
+    create: () => { transport: SocketTransportServer; server: RSocketServer<string, string> },
+    running: DisposableCollection,
+  ): Promise<number> {
+    let bound = port;
+    let listening = 0;
+    for (const host of this.config.host) {
+      const { transport, server } = create();
+      try {
+        const address = await transport.listen(bound, host);
+        bound = address.port; // with port 0, the other addresses reuse the port the first one got
+      } catch (error) {
+        const code = ((error as HostError).cause as NodeJS.ErrnoException | undefined)?.code;
+        if (code !== undefined && UNAVAILABLE_ADDRESS.has(code) && this.config.host.length > 1) {
+          this.log.warn(`cannot bind ${host} on this machine; serving the other addresses`, { port: bound, error: describeError(error) });
+          continue;
+        }
+        throw error;
+      }
+      server.start();
+      running.push(toDisposable(() => server.stop()), toDisposable(() => transport.stop()));
+      listening++;
+      this.log.info(`listening (${name})`, { host, port: bound });
+    }
+    if (listening === 0) throw new HostError('config-invalid', `No ${name} listener could be started on ${this.config.host.join(', ')}.`);
+    return bound;
+  }
+}
