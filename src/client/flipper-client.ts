@@ -6,7 +6,7 @@ import { createCsr } from '../core/x509/csr.js';
 import { exportPkcs1PrivateKeyPem, generateRsaKeyPair } from '../core/x509/webcrypto.js';
 import { type ClientPlugin } from './client-plugin.js';
 import { PluginResponder } from './plugin-responder.js';
-import { connectTcp, connectTls, openRSocket, requestResponse, whenClosed } from './rsocket-connection.js';
+import { connectTcp, connectTls, openRSocket, requestResponse } from './rsocket-connection.js';
 import { StateFolder } from './state-folder.js';
 
 export interface FlipperClientOptions {
@@ -38,7 +38,8 @@ const PORT_CLOSED = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENET
  * Exchange on the insecure port when files are missing or after two counted failures, then a mutual-TLS
  * connection that answers the host's plugin calls. Reconnects every `reconnectMs`.
  *
- * Events: `state` (ClientState), `exchanged` ({deviceId}), `connected`, `disconnected`, `problem` (message).
+ * Events: `state` (ClientState), `exchanged` ({deviceId}), `connected`, `disconnected`, `problem` (message),
+ * `hostRequest` (method name, for each plugin-protocol call the host makes).
  */
 export class FlipperClient extends EventEmitter {
   readonly state: StateFolder;
@@ -48,6 +49,8 @@ export class FlipperClient extends EventEmitter {
   private current: ReactiveSocket<string, string> | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Whether the host used the current secure connection (asked something): proof it accepted us. */
+  private acceptedByHost = false;
   private status: ClientState = 'idle';
   /** How many certificate exchanges this client completed (tests and diagnostics). */
   exchanges = 0;
@@ -154,7 +157,7 @@ export class FlipperClient extends EventEmitter {
     this.acceptedByHost = false;
     this.setState('connected');
     this.emit('connected');
-    const error = await whenClosed(opened.socket);
+    const error = await opened.closed;
     this.current = undefined;
     this.responder.disconnectAll();
     this.emit('disconnected', error);
@@ -165,8 +168,6 @@ export class FlipperClient extends EventEmitter {
       this.problem(`the host closed the secure connection before using it${error ? ` (${error.message})` : ''}; failed attempts: ${this.failures}`);
     }
   }
-
-  private acceptedByHost = false;
 
   private secureResponder(): Partial<Responder<string, string>> {
     const accepted = () => {
@@ -180,6 +181,7 @@ export class FlipperClient extends EventEmitter {
         accepted();
         return singleFrom(async () => {
           const request = JSON.parse(payload.data ?? '') as { method?: unknown; params?: unknown };
+          this.emit('hostRequest', request.method);
           return JSON.stringify(await this.responder.handle(request.method, request.params));
         });
       },

@@ -9,6 +9,8 @@ export interface OpenedRSocket {
   socket: ReactiveSocket<string, string>;
   raw: net.Socket;
   client: RSocketClient<string, string>;
+  /** Resolves when the connection ends, with the reason when there was one (an ERROR frame from the host, a TLS alert). */
+  closed: Promise<Error | undefined>;
 }
 
 /** The SDKs' SETUP parameters: text/plain, keepalive 10 s, JSON identity in the data. */
@@ -28,7 +30,9 @@ export async function openRSocket(
     raw.destroy();
     throw error;
   }
+  let connectionError: Error | undefined;
   const client = new RSocketClient<string, string>({
+    errorHandler: (error) => (connectionError ??= error),
     setup: { keepAlive: keepAliveMs, lifetime: 2_147_483_647, dataMimeType: 'text/plain', metadataMimeType: 'text/plain', payload: { data: setupData } },
     transport: new SocketConnection(raw),
     responder,
@@ -36,7 +40,8 @@ export async function openRSocket(
   const socket = await new Promise<ReactiveSocket<string, string>>((resolve, reject) => {
     client.connect().subscribe({ onComplete: resolve, onError: reject });
   });
-  return { socket, raw, client };
+  const closed = whenClosed(socket).then((error) => connectionError ?? error);
+  return { socket, raw, client, closed };
 }
 
 export function connectTcp(host: string, port: number): () => net.Socket {

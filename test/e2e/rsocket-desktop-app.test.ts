@@ -3,6 +3,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FlipperClient } from '../../src/client/flipper-client.js';
+import { FileCertificateStore } from '../../src/plugins/file-certificate-store/file-certificate-store.js';
+import { ManualClock, MemoryLogger, testConfig } from '../helpers/fakes.js';
 import { demoPlugin } from '../helpers/demo-plugin.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { type TestHost, eventually, onlyClient, startTestHost } from '../helpers/test-host.js';
@@ -71,6 +73,27 @@ describe('a desktop app over RSocket, end to end', () => {
     await client.stop();
     await eventually(() => host!.registry.list().length === 0, 'the client to be removed');
     assert.equal(host!.handler.disconnected[0], session);
+  });
+
+  it('heals through a fresh exchange when the host comes back with a new CA', async () => {
+    const client = newClient();
+    client.start();
+    await eventually(() => onlyClient(host!.registry), 'the first connection');
+    assert.equal(client.exchanges, 1);
+    const problems: string[] = [];
+    client.on('problem', (message: string) => problems.push(message));
+
+    const ports = host!.ports;
+    await host!.stop();
+    const rotated = new FileCertificateStore(testConfig({ certDir: host!.config.certDir }), new ManualClock(), new MemoryLogger());
+    await rotated.prepare();
+    await rotated.rotateCertificateAuthority('test');
+    host = await startTestHost(dir, (config) => (config.ports = ports));
+
+    const session = await eventually(() => onlyClient(host!.registry), 'the reconnection after the CA rotation');
+    assert.equal(client.exchanges, 2, 'exactly one fresh exchange healed the client');
+    assert.ok(problems.filter((p) => /Failed attempts: [12]/.test(p)).length >= 2, problems.join('\n'));
+    assert.deepEqual(await session.call('demo', 'echo', 'healed'), 'healed');
   });
 
   it('serves a legacy SDK (sdk_version 0) with fire-and-forget requests carrying ids', async () => {

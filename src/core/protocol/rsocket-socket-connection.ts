@@ -10,7 +10,14 @@ const rsocketClose = (RSocketTcpConnection.prototype as unknown as { _close(this
  * connection keeps a no-op error listener and the socket is destroyed once its last frame is flushed.
  */
 export class SocketConnection extends RSocketTcpConnection {
-  constructor(readonly socket: net.Socket) {
+  /**
+   * @param reportErrors whether a failure is passed on as an error; rsocket-js's server prints errors
+   *   of connections that never completed a SETUP to the console, so those close quietly instead.
+   */
+  constructor(
+    readonly socket: net.Socket,
+    private readonly reportErrors: () => boolean = () => true,
+  ) {
     super(socket);
   }
 
@@ -20,7 +27,7 @@ export class SocketConnection extends RSocketTcpConnection {
 
   /** Overrides rsocket-js's private `_close`. */
   protected _close(error?: Error): void {
-    rsocketClose.call(this, error);
+    rsocketClose.call(this, this.reportErrors() ? error : undefined);
     this.socket.on('error', () => undefined);
     this.socket.destroySoon();
   }

@@ -61,7 +61,10 @@ export class RSocketTransportService implements HostService {
     const transport = new SocketTransportServer((onSocket) => net.createServer(onSocket));
     const server = new RSocketServer<string, string>({
       transport,
-      getRequestHandler: (_socket, setup) => createExchangeResponder(setup, this.exchange, this.diagnostics, this.log),
+      getRequestHandler: (_socket, setup) => {
+        dispatchingSocket(); // marks the SETUP as seen
+        return createExchangeResponder(setup, this.exchange, this.diagnostics, this.log);
+      },
       errorHandler: (error) => this.log.debug('exchange connection error', { error: error.message }),
     });
     return { transport, server };

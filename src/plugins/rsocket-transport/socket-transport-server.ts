@@ -16,8 +16,11 @@ import { SocketConnection } from '../../core/protocol/rsocket-socket-connection.
  * socket's 'data' handler, so `dispatchingSocket()` names the socket whose frames are being handled.
  */
 let currentSocket: net.Socket | undefined;
+const setUpSockets = new WeakSet<net.Socket>();
 
+/** The socket whose frames are being handled now; marks it as having completed its SETUP. */
 export function dispatchingSocket(): net.Socket | undefined {
+  if (currentSocket) setUpSockets.add(currentSocket);
   return currentSocket;
 }
 
@@ -40,10 +43,16 @@ export class SocketTransportServer implements TransportServer {
       socket.destroy();
       return;
     }
-    const connection = new SocketConnection(socket);
+    const connection = new SocketConnection(socket, () => setUpSockets.has(socket));
     const handleData = (connection as unknown as { _handleData: (chunk: Buffer) => void })._handleData;
     socket.removeListener('data', handleData);
+    const firstFrame = new FirstFrameCheck();
     socket.on('data', (chunk: Buffer) => {
+      if (!firstFrame.accepts(chunk)) {
+        // rsocket-js 0.0.27 reports a non-SETUP first frame to console.error and leaves the socket open.
+        socket.destroy();
+        return;
+      }
       currentSocket = socket;
       try {
         handleData(chunk);
@@ -91,5 +100,23 @@ export class SocketTransportServer implements TransportServer {
 
   get connectionCount(): number {
     return this.sockets.size;
+  }
+}
+
+const SETUP = 0x01;
+const RESUME = 0x0d;
+
+/** Looks at the header of the first frame (24-bit length, 32-bit stream id, 6-bit type): SETUP or RESUME only. */
+class FirstFrameCheck {
+  private head = Buffer.alloc(0);
+  private decided = false;
+
+  accepts(chunk: Buffer): boolean {
+    if (this.decided) return true;
+    this.head = Buffer.concat([this.head, chunk]).subarray(0, 9);
+    if (this.head.length < 9) return true; // not enough yet; rsocket-js buffers partial frames itself
+    this.decided = true;
+    const type = this.head[7]! >> 2;
+    return type === SETUP || type === RESUME;
   }
 }
