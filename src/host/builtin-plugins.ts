@@ -1,8 +1,9 @@
 import { type PluginDescriptor } from '../core/plugin-descriptor.js';
 import { desktopPlugin } from '../platforms/desktop/index.js';
 import { defaultExchangePlugin } from '../plugins/default-exchange/index.js';
+import { eventLogHandlerPlugin } from '../plugins/event-log-handler/index.js';
 import { fileCertificateStorePlugin } from '../plugins/file-certificate-store/index.js';
 import { rsocketTransportPlugin } from '../plugins/rsocket-transport/index.js';
 
 /** The catalog of plugins that ship with sonarhost, selectable by id in the config. */
-export const BUILTIN_PLUGINS: readonly PluginDescriptor[] = [fileCertificateStorePlugin, defaultExchangePlugin, rsocketTransportPlugin, desktopPlugin];
+export const BUILTIN_PLUGINS: readonly PluginDescriptor[] = [fileCertificateStorePlugin, defaultExchangePlugin, rsocketTransportPlugin, desktopPlugin, eventLogHandlerPlugin];

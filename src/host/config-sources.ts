@@ -20,7 +20,7 @@ export function defaultConfig(): HostConfig {
       exchange: 'default-exchange',
       transports: ['rsocket'],
       deviceTransports: ['desktop'],
-      connectionHandlers: [],
+      connectionHandlers: ['event-log'],
     },
     limits: { maxCsrBytes: 16 * 1024 },
     pluginOptions: {},

@@ -1,3 +1,6 @@
+// @peculiar/x509 throws at load time without the Reflect metadata polyfill, whoever imports it (the
+// host, or an app using only the client SDK), so it is loaded here, right before it.
+import 'reflect-metadata';
 import { createHash, createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
