@@ -46,4 +46,18 @@ export interface DeviceTransport {
    * match, as upstream does). Undefined keeps the id the app sent.
    */
   resolveSecureDeviceId?(query: ClientQuery, csr: ParsedCsr, csrPath: string): Promise<string | undefined>;
+  /** The devices this transport knows now, for `sonarhost devices`, doctor and the API. */
+  listDevices?(): Promise<DeviceSummary[]>;
+}
+
+export interface DeviceSummary {
+  /** The transport that reported it (`android`, `ios-simulator`, …). */
+  transport: string;
+  /** The id apps get as deviceId (adb serial, simulator UDID). */
+  id: string;
+  name: string;
+  /** e.g. `device`, `offline`, `unauthorized` (adb) or `Booted`, `Shutdown` (simulators). */
+  state: string;
+  /** Transport-specific facts worth showing (model, API level, runtime, reverse ports, apps seen). */
+  details: Record<string, string>;
 }
