@@ -3,11 +3,13 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { HostError } from '../core/host-error.js';
 import { CERTS_HELP, certsCommand } from './certs-command.js';
+import { DEVICES_HELP, devicesCommand } from './devices-command.js';
 import { START_HELP, startCommand } from './start-command.js';
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help: string; summary: string }> = {
   start: { run: startCommand, help: START_HELP, summary: 'run the host (the default command)' },
   certs: { run: certsCommand, help: CERTS_HELP, summary: 'show, renew or rotate the certificates' },
+  devices: { run: devicesCommand, help: DEVICES_HELP, summary: 'list Android devices and iOS simulators' },
 };
 
 const USAGE = `Usage: sonarhost [command] [options]

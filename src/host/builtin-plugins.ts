@@ -1,4 +1,5 @@
 import { type PluginDescriptor } from '../core/plugin-descriptor.js';
+import { androidPlugin } from '../platforms/android/index.js';
 import { desktopPlugin } from '../platforms/desktop/index.js';
 import { defaultExchangePlugin } from '../plugins/default-exchange/index.js';
 import { eventLogHandlerPlugin } from '../plugins/event-log-handler/index.js';
@@ -6,4 +7,4 @@ import { fileCertificateStorePlugin } from '../plugins/file-certificate-store/in
 import { rsocketTransportPlugin } from '../plugins/rsocket-transport/index.js';
 
 /** The catalog of plugins that ship with sonarhost, selectable by id in the config. */
-export const BUILTIN_PLUGINS: readonly PluginDescriptor[] = [fileCertificateStorePlugin, defaultExchangePlugin, rsocketTransportPlugin, desktopPlugin, eventLogHandlerPlugin];
+export const BUILTIN_PLUGINS: readonly PluginDescriptor[] = [fileCertificateStorePlugin, defaultExchangePlugin, rsocketTransportPlugin, desktopPlugin, androidPlugin, eventLogHandlerPlugin];

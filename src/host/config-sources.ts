@@ -19,7 +19,7 @@ export function defaultConfig(): HostConfig {
       certificateStore: 'file-certificate-store',
       exchange: 'default-exchange',
       transports: ['rsocket'],
-      deviceTransports: ['desktop'],
+      deviceTransports: ['desktop', 'android'],
       connectionHandlers: ['event-log'],
     },
     limits: { maxCsrBytes: 16 * 1024 },

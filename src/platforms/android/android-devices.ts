@@ -1,0 +1,210 @@
+import { type Device } from '@devicefarmer/adbkit';
+import { inject, injectable } from 'inversify';
+import { type Disposable, toDisposable } from '../../core/disposable.js';
+import { HostConfig } from '../../core/host-config.js';
+import { HostError, describeError } from '../../core/host-error.js';
+import { type HostService } from '../../core/host-service.js';
+import { Logger } from '../../core/logger.js';
+import { adbServerAddress, findAdb } from './adb-location.js';
+import { AdbBridge } from './adb-bridge.js';
+
+export interface AndroidDevice {
+  serial: string;
+  /** adb's state: `device`, `emulator`, `offline`, `unauthorized`, … */
+  state: string;
+  model?: string;
+  apiLevel?: string;
+  /** Ports for which `adb reverse tcp:P tcp:P` is in place. */
+  reversed: number[];
+  reverseProblem?: string;
+}
+
+const ONLINE = new Set(['device', 'emulator']);
+const MAX_BACKOFF_MS = 10_000;
+
+export interface AndroidOptions {
+  adbPath?: string;
+}
+
+/**
+ * Tracks adb devices for as long as the host runs: sets up `adb reverse` for the host's ports when a
+ * device comes online, keeps model and API level, and survives adb server restarts (retry with
+ * backoff, one log line per outage). When adb is missing, Android support is off and says why.
+ */
+@injectable()
+export class AndroidDevices implements HostService {
+  readonly id = 'android-devices';
+  readonly phase = 'platforms' as const;
+  private readonly log: Logger;
+  private readonly devices = new Map<string, AndroidDevice>();
+  private bridgeValue: AdbBridge | undefined;
+  private unavailable: HostError | undefined;
+  private stopped = false;
+
+  constructor(
+    @inject(HostConfig) private readonly config: HostConfig,
+    @inject(Logger) logger: Logger,
+  ) {
+    this.log = logger.child('android');
+  }
+
+  /** The adb bridge, or the reason Android support is unavailable. */
+  bridge(): AdbBridge {
+    if (this.bridgeValue) return this.bridgeValue;
+    throw this.unavailable ?? new HostError('device-unavailable', 'Android support has not started yet.');
+  }
+
+  list(): AndroidDevice[] {
+    return [...this.devices.values()];
+  }
+
+  online(): AndroidDevice[] {
+    return this.list().filter((d) => ONLINE.has(d.state));
+  }
+
+  get(serial: string): AndroidDevice | undefined {
+    return this.devices.get(serial);
+  }
+
+  /** Finds adb and the server address once; afterwards `bridge()` answers or throws the reason. */
+  async connect(): Promise<AdbBridge> {
+    if (this.bridgeValue) return this.bridgeValue;
+    const options = (this.config.pluginOptions.android ?? {}) as AndroidOptions;
+    try {
+      this.bridgeValue = new AdbBridge(await findAdb(options.adbPath, process.env), adbServerAddress(process.env));
+      return this.bridgeValue;
+    } catch (error) {
+      this.unavailable = HostError.is(error) ? error : new HostError('device-unavailable', describeError(error));
+      throw this.unavailable;
+    }
+  }
+
+  /**
+   * The devices as adb sees them right now, with model, API level and which of the host's ports are
+   * reversed: a query only (it sets nothing up), for `sonarhost devices` and the API.
+   */
+  async snapshot(): Promise<AndroidDevice[]> {
+    const bridge = await this.connect();
+    const ports = this.hostPorts();
+    return Promise.all(
+      (await bridge.listDevices()).map(async (device): Promise<AndroidDevice> => {
+        const entry: AndroidDevice = { serial: device.id, state: device.type, reversed: [] };
+        if (!ONLINE.has(device.type)) return entry;
+        try {
+          const props = await bridge.properties(device.id);
+          entry.model = props['ro.product.model'];
+          entry.apiLevel = props['ro.build.version.sdk'];
+          entry.reversed = (await bridge.reversedPorts(device.id)).filter((p) => ports.includes(p));
+        } catch (error) {
+          entry.reverseProblem = describeError(error);
+        }
+        return entry;
+      }),
+    );
+  }
+
+  async start(): Promise<Disposable> {
+    this.stopped = false;
+    let bridge: AdbBridge;
+    try {
+      bridge = await this.connect();
+    } catch (error) {
+      this.log.warn(`Android support is off: ${describeError(error)}`);
+      return toDisposable(() => undefined);
+    }
+    this.log.info('using adb', { adb: bridge.adbPath, server: `${bridge.address.host}:${bridge.address.port}` });
+    let tracker: { end(): unknown } | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let backoff = 500;
+    let outage = false;
+
+    const track = async () => {
+      if (this.stopped) return;
+      try {
+        const started = await bridge.client.trackDevices();
+        tracker = started;
+        if (outage) this.log.info('the adb server is reachable again');
+        outage = false;
+        backoff = 500;
+        started.on('add', (device: Device) => void this.update(device));
+        started.on('change', (device: Device) => void this.update(device));
+        started.on('remove', (device: Device) => this.remove(device.id, 'removed'));
+        const lost = (why: string) => {
+          started.removeAllListeners();
+          started.on('error', () => undefined);
+          if (this.stopped) return;
+          lostServer(why);
+        };
+        started.on('end', () => lost('the adb server closed the connection'));
+        started.on('error', (error: Error) => lost(describeError(error)));
+      } catch (error) {
+        lostServer(describeError(error));
+      }
+    };
+    const lostServer = (why: string) => {
+      for (const serial of [...this.devices.keys()]) this.remove(serial, 'adb server lost');
+      if (!outage) this.log.warn(`lost the adb server (${why}); retrying until it is back`);
+      outage = true;
+      retry = setTimeout(() => void track(), backoff);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    };
+    await track();
+    return toDisposable(() => {
+      this.stopped = true;
+      clearTimeout(retry);
+      tracker?.end();
+      this.devices.clear();
+    });
+  }
+
+  private async update(device: Device): Promise<void> {
+    const known = this.devices.get(device.id);
+    const entry: AndroidDevice = known ?? { serial: device.id, state: device.type, reversed: [] };
+    const wasOnline = known !== undefined && ONLINE.has(known.state);
+    entry.state = device.type;
+    this.devices.set(device.id, entry);
+    if (device.type === 'unauthorized') this.log.warn(`Android device ${device.id} is unauthorized: accept the USB debugging prompt on the device`, { deviceId: device.id });
+    if (!ONLINE.has(device.type) || wasOnline) {
+      if (!ONLINE.has(device.type)) entry.reversed = [];
+      return;
+    }
+    const bridge = this.bridge();
+    try {
+      const props = await bridge.properties(device.id);
+      entry.model = props['ro.product.model'];
+      entry.apiLevel = props['ro.build.version.sdk'];
+    } catch (error) {
+      this.log.debug('could not read device properties', { deviceId: device.id, error: describeError(error) });
+    }
+    await this.setUpReverse(entry);
+    this.log.info('Android device online', { deviceId: device.id, model: entry.model, apiLevel: entry.apiLevel, reversed: entry.reversed });
+  }
+
+  /** `adb reverse tcp:P tcp:P` for the ports apps dial on the device, so `localhost` reaches this host. */
+  private async setUpReverse(entry: AndroidDevice): Promise<void> {
+    const ports = this.hostPorts();
+    entry.reversed = [];
+    for (const port of ports) {
+      try {
+        await this.bridge().reverse(entry.serial, port);
+        entry.reversed.push(port);
+      } catch (error) {
+        entry.reverseProblem = `adb reverse tcp:${port} failed: ${describeError(error)}`;
+        this.log.warn(
+          `adb reverse tcp:${port} failed on ${entry.serial}; apps there cannot reach this host through localhost. ` +
+            'Android before 5.0 has no adb reverse (emulators then dial 10.0.2.2: bind with --host 0.0.0.0).',
+          { deviceId: entry.serial, error: describeError(error) },
+        );
+      }
+    }
+  }
+
+  /** The ports apps dial on the device. */
+  private hostPorts(): number[] {
+    return [this.config.ports.insecure, this.config.ports.secure].filter((p) => p > 0);
+  }
+
+  private remove(serial: string, why: string): void {
+    if (this.devices.delete(serial)) this.log.info('Android device gone', { deviceId: serial, why });
+  }
+}
