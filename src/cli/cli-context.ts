@@ -5,6 +5,8 @@ import { type LogLevel, type Logger, SinkLogger, jsonLineSink, prettySink } from
 export const COMMON_OPTIONS = {
   config: { type: 'string' },
   ports: { type: 'string' },
+  'alt-ports': { type: 'string' },
+  'browser-port': { type: 'string' },
   host: { type: 'string' },
   'cert-dir': { type: 'string' },
   'log-level': { type: 'string' },
@@ -14,7 +16,9 @@ export const COMMON_OPTIONS = {
 export const COMMON_HELP = `Common options:
   --config FILE        config file (default: ./sonarhost.config.json when present; env SONARHOST_CONFIG)
   --cert-dir DIR       certificate folder (default: ~/.sonar; env SONARHOST_CERT_DIR)
-  --ports I,S          insecure and secure ports (default: 8089,8088; env FLIPPER_PORTS)
+  --ports I,S          RSocket insecure and secure ports (default: 8089,8088; env FLIPPER_PORTS)
+  --alt-ports I,S      WebSocket insecure and secure ports (default: 9089,9088; env FLIPPER_ALT_PORTS)
+  --browser-port P     WebSocket port for js-flipper and browsers (default: 8333; env FLIPPER_BROWSER_PORT)
   --host ADDRS         bind addresses, comma-separated (default: 127.0.0.1,::1; env SONARHOST_HOST)
   --log-level LEVEL    debug, info, warn or error (default: info; env SONARHOST_LOG_LEVEL)
   -h, --help           show help`;
@@ -22,13 +26,15 @@ export const COMMON_HELP = `Common options:
 export interface CommonValues {
   config?: string;
   ports?: string;
+  'alt-ports'?: string;
+  'browser-port'?: string;
   host?: string;
   'cert-dir'?: string;
   'log-level'?: string;
 }
 
 export function configFlags(values: CommonValues): ConfigFlags {
-  return { config: values.config, ports: values.ports, host: values.host, certDir: values['cert-dir'], logLevel: values['log-level'] };
+  return { config: values.config, ports: values.ports, altPorts: values['alt-ports'], browserPort: values['browser-port'], host: values.host, certDir: values['cert-dir'], logLevel: values['log-level'] };
 }
 
 export async function loadConfigFromFlags(values: CommonValues): Promise<LoadedConfig> {

@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type Payload, type ReactiveSocket, type Responder } from 'rsocket-types';
-import { singleFrom } from '../core/protocol/rsocket-single.js';
+import { type CertificateExchangeMedium, type ClientQuery } from '../core/client-query.js';
+import { buildWebSocketQuery } from '../core/protocol/websocket-query.js';
 import { createCsr } from '../core/x509/csr.js';
 import { exportPkcs1PrivateKeyPem, generateRsaKeyPair } from '../core/x509/webcrypto.js';
 import { type ClientPlugin } from './client-plugin.js';
 import { PluginResponder } from './plugin-responder.js';
-import { connectTcp, connectTls, openRSocket, requestResponse } from './rsocket-connection.js';
+import { type ExchangeLink, type HostCallHandlers, type SecureLink } from './links.js';
+import { openRSocketExchange, openRSocketSecure } from './rsocket-links.js';
+import { openWebSocketExchange, openWebSocketSecure } from './websocket-links.js';
 import { StateFolder } from './state-folder.js';
 
 export interface FlipperClientOptions {
@@ -26,6 +28,8 @@ export interface FlipperClientOptions {
   medium?: number;
   /** Delay between attempts; the SDKs use 2 s. */
   reconnectMs?: number;
+  /** `rsocket` (SDKs up to v0.134, ports 8089/8088) or `websocket` (v0.113 and later, ports 9089/9088). */
+  transport?: 'rsocket' | 'websocket';
 }
 
 export type ClientState = 'idle' | 'exchanging' | 'connecting' | 'connected' | 'stopped';
@@ -46,7 +50,7 @@ export class FlipperClient extends EventEmitter {
   private readonly options: Required<Omit<FlipperClientOptions, 'plugins'>> & { plugins: ClientPlugin[] };
   private readonly responder: PluginResponder;
   private failures = 0;
-  private current: ReactiveSocket<string, string> | undefined;
+  private link: SecureLink | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
   /** Whether the host used the current secure connection (asked something): proof it accepted us. */
@@ -57,9 +61,11 @@ export class FlipperClient extends EventEmitter {
 
   constructor(options: FlipperClientOptions) {
     super();
+    const transport = options.transport ?? 'rsocket';
     this.options = {
       host: 'localhost',
-      ports: { insecure: 8089, secure: 8088 },
+      transport,
+      ports: transport === 'websocket' ? { insecure: 9089, secure: 9088 } : { insecure: 8089, secure: 8088 },
       plugins: [],
       sdkVersion: 4,
       medium: 1,
@@ -67,7 +73,7 @@ export class FlipperClient extends EventEmitter {
       ...options,
     };
     this.state = new StateFolder(options.stateDir);
-    this.responder = new PluginResponder(this.options.plugins, (api, method, params) => this.sendFireAndForget({ method: 'execute', params: { api, method, params } }));
+    this.responder = new PluginResponder(this.options.plugins, (api, method, params) => this.sendMessage({ method: 'execute', params: { api, method, params } }));
   }
 
   get currentState(): ClientState {
@@ -82,7 +88,7 @@ export class FlipperClient extends EventEmitter {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.current?.close();
+    this.link?.close();
     await this.running;
     this.running = undefined;
     this.setState('stopped');
@@ -90,12 +96,12 @@ export class FlipperClient extends EventEmitter {
 
   /** Sends a plugin event as the SDKs' `connection.send` does. */
   send(plugin: string, method: string, params?: unknown): void {
-    this.sendFireAndForget({ method: 'execute', params: { api: plugin, method, params } });
+    this.sendMessage({ method: 'execute', params: { api: plugin, method, params } });
   }
 
   /** Asks the host to re-read the plugin list (after plugins were added while connected). */
   refreshPlugins(): void {
-    this.sendFireAndForget({ method: 'refreshPlugins' });
+    this.sendMessage({ method: 'refreshPlugins' });
   }
 
   private async loop(): Promise<void> {
@@ -113,52 +119,70 @@ export class FlipperClient extends EventEmitter {
 
   private async exchange(): Promise<void> {
     this.setState('exchanging');
-    const { host, ports } = this.options;
-    let opened;
+    const { host, ports, transport } = this.options;
+    let link: ExchangeLink;
     try {
-      opened = await openRSocket(connectTcp(host, ports.insecure), 'connect', JSON.stringify(this.identity('unknown')), {});
+      link =
+        transport === 'websocket'
+          ? await openWebSocketExchange(host, ports.insecure, buildWebSocketQuery(this.query('unknown'), { appId: this.options.appId }))
+          : await openRSocketExchange(host, ports.insecure, this.identity('unknown'));
     } catch (error) {
       this.connectFailed(error, 'certificate exchange');
       return;
     }
-    this.current = opened.socket;
     try {
       await this.state.reset();
       const keys = await generateRsaKeyPair();
       const csr = await createCsr(this.options.appId, keys);
       await this.state.writeKeyAndCsr(await exportPkcs1PrivateKeyPem(keys.privateKey), csr);
       this.failures = 0;
-      const request = { method: 'signCertificate', csr, destination: this.state.path, medium: this.options.medium };
-      const response = await requestResponse(opened.socket, JSON.stringify(request));
-      const answer = JSON.parse(response.data ?? '{}') as Record<string, unknown>;
-      await this.state.writeConnectionConfig({ ...answer, medium: this.options.medium });
+      const request = { method: 'signCertificate', csr, destination: this.state.path, medium: this.options.medium, timestamp: Date.now() };
+      const answer = JSON.parse((await link.request(JSON.stringify(request))) || '{}') as Record<string, unknown>;
+      if (typeof answer.deviceId !== 'string') throw new Error('the host answered without a deviceId (it logs why)');
+      const config = { deviceId: answer.deviceId, medium: this.options.medium };
+      await this.state.writeConnectionConfig(config);
+      link.notify(JSON.stringify({ method: 'signCertificateAck', isError: false, config, hasRequiredFiles: await this.state.hasRequiredFiles() }));
       this.exchanges++;
       this.emit('exchanged', { deviceId: answer.deviceId });
     } catch (error) {
       this.problem(`Desktop failed to provide certificates. Error from flipper desktop:\n${(error as Error).message}`);
     } finally {
-      opened.socket.close();
-      this.current = undefined;
+      link.close();
     }
   }
 
   private async connectSecurely(): Promise<void> {
     this.setState('connecting');
     const material = await this.state.readSecureMaterial();
-    const setup = { csr: material.csr, csr_path: this.state.path, ...this.identity(material.deviceId ?? 'unknown') };
-    let opened;
+    const { host, ports, transport } = this.options;
+    const deviceId = material.deviceId ?? 'unknown';
+    const handlers: HostCallHandlers = {
+      request: (method, params) => {
+        this.hostUsedConnection();
+        this.emit('hostRequest', method);
+        return this.responder.handle(method, params);
+      },
+      message: (text) => {
+        this.hostUsedConnection();
+        void this.handleMessage(text);
+      },
+    };
+    let link: SecureLink;
     try {
-      opened = await openRSocket(connectTls(this.options.host, this.options.ports.secure, material), 'secureConnect', JSON.stringify(setup), this.secureResponder());
+      link =
+        transport === 'websocket'
+          ? await openWebSocketSecure(host, ports.secure, material, buildWebSocketQuery(this.query(deviceId), { appId: this.options.appId, csr: material.csr, csrPath: this.state.path }), handlers)
+          : await openRSocketSecure(host, ports.secure, material, { csr: material.csr, csr_path: this.state.path, ...this.identity(deviceId) }, handlers);
     } catch (error) {
       this.connectFailed(error, 'secure connection');
       return;
     }
-    this.current = opened.socket;
+    this.link = link;
     this.acceptedByHost = false;
     this.setState('connected');
     this.emit('connected');
-    const error = await opened.closed;
-    this.current = undefined;
+    const error = await link.closed;
+    this.link = undefined;
     this.responder.disconnectAll();
     this.emit('disconnected', error);
     // TLS 1.3 refuses a client certificate only after the handshake: a connection the host closed before
@@ -169,43 +193,34 @@ export class FlipperClient extends EventEmitter {
     }
   }
 
-  private secureResponder(): Partial<Responder<string, string>> {
-    const accepted = () => {
-      if (!this.acceptedByHost) {
-        this.acceptedByHost = true;
-        this.failures = 0;
-      }
-    };
-    return {
-      requestResponse: (payload: Payload<string, string>) => {
-        accepted();
-        return singleFrom(async () => {
-          const request = JSON.parse(payload.data ?? '') as { method?: unknown; params?: unknown };
-          this.emit('hostRequest', request.method);
-          return JSON.stringify(await this.responder.handle(request.method, request.params));
-        });
-      },
-      fireAndForget: (payload: Payload<string, string>) => {
-        accepted();
-        void this.handleFireAndForget(payload.data);
-      },
-    };
+  /** The host used the connection (asked something): it accepted us, so failed attempts start over. */
+  private hostUsedConnection(): void {
+    if (!this.acceptedByHost) {
+      this.acceptedByHost = true;
+      this.failures = 0;
+    }
   }
 
-  private async handleFireAndForget(data: string | undefined): Promise<void> {
+  /** A message that expects no answer on this transport; legacy SDKs (sdk_version < 1) answer ids this way. */
+  private async handleMessage(text: string): Promise<void> {
     let request: { id?: unknown; method?: unknown; params?: unknown };
     try {
-      request = JSON.parse(data ?? '') as typeof request;
+      request = JSON.parse(text) as typeof request;
     } catch {
       return;
     }
     const answer = await this.responder.handle(request.method, request.params);
-    if (typeof request.id === 'number') this.sendFireAndForget({ id: request.id, ...answer });
-    else if ('error' in answer) this.sendFireAndForget(answer);
+    if (typeof request.id === 'number') this.sendMessage({ id: request.id, ...answer });
+    else if ('error' in answer) this.sendMessage(answer);
   }
 
-  private sendFireAndForget(message: Record<string, unknown>): void {
-    this.current?.fireAndForget({ data: JSON.stringify(message), metadata: '' });
+  private sendMessage(message: Record<string, unknown>): void {
+    this.link?.send(message);
+  }
+
+  private query(deviceId: string): ClientQuery {
+    const { os, device, appName, sdkVersion, medium } = this.options;
+    return { os, device, app: appName, deviceId, sdkVersion, medium: medium as CertificateExchangeMedium };
   }
 
   private identity(deviceId: string): Record<string, unknown> {

@@ -53,7 +53,7 @@ export class AppSession implements AppClient {
     if (this.closed) throw new HostError('protocol-invalid', `The app ${this.query.app} is disconnected.`);
     const id = this.nextId++;
     const data = JSON.stringify(params === undefined ? { id, method } : { id, method, params });
-    const pending = this.query.sdkVersion >= 1 ? this.channel.requestResponse(data).then((text) => parseJsonObject(text, `The answer to ${method}`)) : this.legacyRequest(id, data);
+    const pending = this.query.sdkVersion >= 1 ? this.channel.requestResponse(id, data).then((text) => parseJsonObject(text, `The answer to ${method}`)) : this.legacyRequest(id, data);
     const response = await withTimeout(pending, timeoutMs, `The app's answer to ${method}`).finally(() => this.legacyPending.delete(id));
     return unwrapResponse(response, method);
   }

@@ -10,6 +10,8 @@ export interface HostConfig {
   /** Addresses the app-facing listeners bind to. Loopback by default. */
   host: string[];
   ports: { insecure: number; secure: number };
+  /** WebSocket listeners (SDK v0.113+ and js-flipper); `false` turns one off. */
+  webSocket: { insecure: number | false; secure: number | false; browser: number | false };
   /** Folder holding ca.key, ca.crt, server.key, server.crt, server.srl. */
   certDir: string;
   logLevel: LogLevel;

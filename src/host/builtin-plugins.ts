@@ -5,6 +5,7 @@ import { defaultExchangePlugin } from '../plugins/default-exchange/index.js';
 import { eventLogHandlerPlugin } from '../plugins/event-log-handler/index.js';
 import { fileCertificateStorePlugin } from '../plugins/file-certificate-store/index.js';
 import { rsocketTransportPlugin } from '../plugins/rsocket-transport/index.js';
+import { webSocketTransportPlugin } from '../plugins/websocket-transport/index.js';
 
 /** The catalog of plugins that ship with sonarhost, selectable by id in the config. */
-export const BUILTIN_PLUGINS: readonly PluginDescriptor[] = [fileCertificateStorePlugin, defaultExchangePlugin, rsocketTransportPlugin, desktopPlugin, androidPlugin, eventLogHandlerPlugin];
+export const BUILTIN_PLUGINS: readonly PluginDescriptor[] = [fileCertificateStorePlugin, defaultExchangePlugin, rsocketTransportPlugin, webSocketTransportPlugin, desktopPlugin, androidPlugin, eventLogHandlerPlugin];

@@ -13,12 +13,13 @@ export function defaultConfig(): HostConfig {
   return {
     host: ['127.0.0.1', '::1'],
     ports: { insecure: 8089, secure: 8088 },
+    webSocket: { insecure: 9089, secure: 9088, browser: 8333 },
     certDir: resolve(homedir(), '.sonar'),
     logLevel: 'info',
     plugins: {
       certificateStore: 'file-certificate-store',
       exchange: 'default-exchange',
-      transports: ['rsocket'],
+      transports: ['rsocket', 'websocket'],
       deviceTransports: ['desktop', 'android'],
       connectionHandlers: ['event-log'],
     },

@@ -1,4 +1,5 @@
 import { Container, type ContainerModule } from 'inversify';
+import { AppConnector } from '../core/app-connector.js';
 import { CertificateExchange } from '../core/certificate-exchange.js';
 import { CertificateStore } from '../core/certificate-store.js';
 import { Clock, systemClock } from '../core/clock.js';
@@ -55,6 +56,7 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
   container.bind(Clock).toConstantValue(overrides.clock ?? systemClock);
   container.bind(Host).toSelf();
   container.bind(ClientRegistry).toSelf();
+  container.bind(AppConnector).toSelf();
   container.bind(ConnectionDiagnostics).toSelf();
 
   await container.loadAsync(...plugins.map((p) => p.module));

@@ -18,6 +18,8 @@ import {
 export interface ConfigFlags {
   config?: string;
   ports?: string;
+  altPorts?: string;
+  browserPort?: string;
   host?: string;
   certDir?: string;
   logLevel?: string;
@@ -31,7 +33,7 @@ export interface LoadedConfig {
   file: string | undefined;
 }
 
-const FILE_KEYS = ['host', 'ports', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions'] as const;
+const FILE_KEYS = ['host', 'ports', 'webSocket', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions'] as const;
 const PLUGIN_LIST_KEYS = ['transports', 'deviceTransports', 'connectionHandlers'] as const;
 
 /**
@@ -42,7 +44,7 @@ const PLUGIN_LIST_KEYS = ['transports', 'deviceTransports', 'connectionHandlers'
 export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<LoadedConfig> {
   const config = defaultConfig();
   const origins: Record<string, ConfigOrigin> = {};
-  for (const key of ['host', 'ports', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions']) origins[key] = 'default';
+  for (const key of ['host', 'ports', 'webSocket', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions']) origins[key] = 'default';
 
   const explicit = flags.config ?? env.SONARHOST_CONFIG;
   const file = explicit !== undefined ? resolvePath(explicit, cwd) : resolve(cwd, DEFAULT_CONFIG_FILE);
@@ -52,6 +54,15 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
   if (env.FLIPPER_PORTS !== undefined && env.FLIPPER_PORTS !== '') {
     config.ports = parsePortPair(env.FLIPPER_PORTS, 'FLIPPER_PORTS', 'environment');
     origins.ports = 'env FLIPPER_PORTS';
+  }
+  if (env.FLIPPER_ALT_PORTS !== undefined && env.FLIPPER_ALT_PORTS !== '') {
+    const pair = parsePortPair(env.FLIPPER_ALT_PORTS, 'FLIPPER_ALT_PORTS', 'environment');
+    config.webSocket = { ...config.webSocket, ...pair };
+    origins.webSocket = 'env FLIPPER_ALT_PORTS';
+  }
+  if (env.FLIPPER_BROWSER_PORT !== undefined && env.FLIPPER_BROWSER_PORT !== '') {
+    config.webSocket = { ...config.webSocket, browser: parsePort(env.FLIPPER_BROWSER_PORT, 'FLIPPER_BROWSER_PORT', 'environment') };
+    origins.webSocket = 'env FLIPPER_BROWSER_PORT';
   }
   if (env.SONARHOST_HOST) {
     config.host = parseHosts(env.SONARHOST_HOST, 'SONARHOST_HOST', 'environment');
@@ -69,6 +80,14 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
   if (flags.ports !== undefined) {
     config.ports = parsePortPair(flags.ports, '--ports', 'the command line');
     origins.ports = 'flag --ports';
+  }
+  if (flags.altPorts !== undefined) {
+    config.webSocket = { ...config.webSocket, ...parsePortPair(flags.altPorts, '--alt-ports', 'the command line') };
+    origins.webSocket = 'flag --alt-ports';
+  }
+  if (flags.browserPort !== undefined) {
+    config.webSocket = { ...config.webSocket, browser: parsePort(flags.browserPort, '--browser-port', 'the command line') };
+    origins.webSocket = 'flag --browser-port';
   }
   if (flags.host !== undefined) {
     config.host = parseHosts(flags.host, '--host', 'the command line');
@@ -122,6 +141,18 @@ function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, ra
       secure: raw.ports.secure === undefined ? config.ports.secure : parsePort(raw.ports.secure, 'ports.secure', origin),
     };
     origins.ports = origin;
+  }
+  if (raw.webSocket !== undefined) {
+    const keys = ['insecure', 'secure', 'browser'] as const;
+    if (!isObject(raw.webSocket) || Object.keys(raw.webSocket).some((k) => !(keys as readonly string[]).includes(k))) {
+      throw configError('webSocket', origin, '{"insecure": <port or false>, "secure": <port or false>, "browser": <port or false>}', raw.webSocket);
+    }
+    for (const key of keys) {
+      const value = raw.webSocket[key];
+      if (value === undefined) continue;
+      config.webSocket[key] = value === false ? false : parsePort(value, `webSocket.${key}`, origin);
+    }
+    origins.webSocket = origin;
   }
   if (raw.certDir !== undefined) {
     if (typeof raw.certDir !== 'string' || raw.certDir === '') throw configError('certDir', origin, 'a folder path', raw.certDir);

@@ -13,7 +13,7 @@ class FakeAppChannel implements AppChannel {
   readonly sent: string[] = [];
   closed = false;
   constructor(private readonly plugins: string[], private readonly background: string[]) {}
-  async requestResponse(data: string): Promise<string> {
+  async requestResponse(_id: number, data: string): Promise<string> {
     const { method } = JSON.parse(data) as { method: string };
     if (method === 'getPlugins') return JSON.stringify({ success: { plugins: this.plugins } });
     if (method === 'getBackgroundPlugins') return JSON.stringify({ success: { plugins: this.background } });

@@ -85,7 +85,7 @@ describe('what the RSocket servers refuse, while they keep serving a connected a
     it('refuses a certificate issued to app A that claims to be app B', async () => {
       const outcome = await rawSecureAttempt(host.ports.secure, await material(await storeAt(host.config.certDir), 'com.example.a'), await secureSetup('com.example.b'));
       assert.equal(outcome.accepted, false);
-      assert.match(outcome.error, /issued to "com\.example\.a" but the SETUP names app "com\.example\.b"/);
+      assert.match(outcome.error, /issued to "com\.example\.a" but the connection names app "com\.example\.b"/);
       assert.ok(host.logger.messages('warn').includes('refused a secure connection whose certificate belongs to another app'));
     });
 

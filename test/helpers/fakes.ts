@@ -29,6 +29,7 @@ export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
   return {
     host: ['127.0.0.1'],
     ports: { insecure: 0, secure: 0 },
+    webSocket: { insecure: false, secure: false, browser: false },
     certDir: '/nonexistent',
     logLevel: 'debug',
     plugins: {

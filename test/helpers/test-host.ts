@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import { ContainerModule } from 'inversify';
 import { type AppSession } from '../../src/core/app-session.js';
+import { type Clock } from '../../src/core/clock.js';
 import { ClientRegistry } from '../../src/core/client-registry.js';
 import { type AppClient, ConnectionHandler, type PluginEvent } from '../../src/core/connection-handler.js';
 import { type HostConfig } from '../../src/core/host-config.js';
 import { createHostContainer } from '../../src/host/create-host-container.js';
 import { RSocketTransportService } from '../../src/plugins/rsocket-transport/rsocket-transport-service.js';
+import { WebSocketTransportService } from '../../src/plugins/websocket-transport/websocket-transport-service.js';
 import { MemoryLogger, testConfig } from './fakes.js';
 
 /** A handler that claims the given plugins (all by default) and records what it sees. */
@@ -31,6 +33,8 @@ export class RecordingHandler implements ConnectionHandler {
 
 export interface TestHost {
   ports: { insecure: number; secure: number };
+  /** The WebSocket listeners' ports, when the config enables them. */
+  wsPorts: { insecure?: number; secure?: number; browser?: number };
   registry: ClientRegistry;
   handler: RecordingHandler;
   logger: MemoryLogger;
@@ -38,8 +42,14 @@ export interface TestHost {
   stop(): Promise<void>;
 }
 
+/** Enables the WebSocket transport on ephemeral ports (use as or inside the `change` argument). */
+export function withWebSocket(config: HostConfig): void {
+  config.plugins.transports = ['rsocket', 'websocket'];
+  config.webSocket = { insecure: 0, secure: 0, browser: 0 };
+}
+
 /** A real host on 127.0.0.1 with ephemeral ports, a recording handler, and a memory logger. */
-export async function startTestHost(dir: string, change: (config: HostConfig) => void = () => undefined, extra: ContainerModule[] = []): Promise<TestHost> {
+export async function startTestHost(dir: string, change: (config: HostConfig) => void = () => undefined, extra: ContainerModule[] = [], clock?: Clock): Promise<TestHost> {
   const config = testConfig({ certDir: join(dir, 'host-certs') });
   config.plugins.transports = ['rsocket'];
   config.plugins.deviceTransports = ['desktop'];
@@ -48,11 +58,13 @@ export async function startTestHost(dir: string, change: (config: HostConfig) =>
   const logger = new MemoryLogger();
   const { host, container } = await createHostContainer(config, {
     logger,
+    clock,
     modules: [new ContainerModule(({ bind }) => void bind(ConnectionHandler).toConstantValue(handler)), ...extra],
   });
   await host.start();
-  const ports = container.get(RSocketTransportService).boundPorts!;
-  return { ports, registry: container.get(ClientRegistry), handler, logger, config, stop: () => host.stop() };
+  const ports = container.isBound(RSocketTransportService) ? container.get(RSocketTransportService).boundPorts! : { insecure: 0, secure: 0 };
+  const wsPorts = container.isBound(WebSocketTransportService) ? container.get(WebSocketTransportService).boundPorts : {};
+  return { ports, wsPorts, registry: container.get(ClientRegistry), handler, logger, config, stop: () => host.stop() };
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after `timeoutMs`. */

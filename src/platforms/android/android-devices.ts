@@ -201,7 +201,8 @@ export class AndroidDevices implements HostService {
 
   /** The ports apps dial on the device. */
   private hostPorts(): number[] {
-    return [this.config.ports.insecure, this.config.ports.secure].filter((p) => p > 0);
+    const { insecure, secure } = this.config.webSocket;
+    return [this.config.ports.insecure, this.config.ports.secure, insecure, secure].filter((p): p is number => typeof p === 'number' && p > 0);
   }
 
   private remove(serial: string, why: string): void {

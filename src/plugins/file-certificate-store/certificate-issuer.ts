@@ -12,7 +12,8 @@ const DAY = 24 * HOUR;
 
 /**
  * Validity policy. The CA lives a year; the WebSocket-era Android SDK also wants its notBefore to be
- * under 30 days old, which is met by re-issuing the CA certificate with the same key (see the store).
+ * under 30 days old, which is met by re-issuing the CA certificate with the same key after 25 days
+ * (device certificates already issued stay valid: same key, same subject).
  * The server certificate lives 30 days, like upstream's openssl default, and is renewed a day before.
  * Client certificates are back-dated a day so devices with a skewed clock accept them.
  */
@@ -24,6 +25,8 @@ export const VALIDITY = {
   serverBackdateMs: HOUR,
   clientBackdateMs: DAY,
   renewWithinMs: DAY,
+  /** The Android WebSocket SDK accepts a CA certificate issued at most 30 days ago: re-issue it (same key) well before. */
+  caReissueAfterMs: 25 * DAY,
 } as const;
 
 export interface CertificateAuthorityKeys {

@@ -178,6 +178,9 @@ export class FileCertificateStore implements CertificateStore {
       const state = certificate.notAfter <= now ? 'expired' : 'expires within 24 hours';
       return this.reissueCa(keys, `the CA certificate ${state} (${certificate.notAfter.toISOString()}); renewed with its existing key`, renewals);
     }
+    if (now.getTime() - certificate.notBefore.getTime() > VALIDITY.caReissueAfterMs) {
+      return this.reissueCa(keys, 'it was issued more than 25 days ago, and WebSocket-era Android SDKs refuse a CA certificate older than 30 days; renewed with its existing key', renewals);
+    }
     return { ca: { certificate, keys }, pem: certificate.toString('pem') + '\n' };
   }
 

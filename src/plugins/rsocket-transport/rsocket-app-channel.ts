@@ -5,7 +5,7 @@ import { type AppChannel } from '../../core/app-channel.js';
 export class RSocketAppChannel implements AppChannel {
   constructor(private readonly socket: ReactiveSocket<string, string>) {}
 
-  requestResponse(data: string): Promise<string> {
+  requestResponse(_id: number, data: string): Promise<string> {
     return new Promise((resolve, reject) => {
       this.socket.requestResponse({ data, metadata: '' }).subscribe({
         onComplete: (payload: Payload<string, string>) => resolve(payload.data ?? ''),

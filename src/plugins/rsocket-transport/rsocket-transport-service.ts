@@ -1,23 +1,21 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { inject, injectable, multiInject, optional } from 'inversify';
+import { inject, injectable } from 'inversify';
 import { RSocketServer } from 'rsocket-core';
+import { AppConnector } from '../../core/app-connector.js';
 import { CertificateExchange } from '../../core/certificate-exchange.js';
 import { CertificateStore } from '../../core/certificate-store.js';
 import { ClientRegistry } from '../../core/client-registry.js';
 import { ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
-import { DeviceTransport } from '../../core/device-transport.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { type HostService } from '../../core/host-service.js';
+import { isUnavailableAddress } from '../../core/listen.js';
 import { Logger } from '../../core/logger.js';
 import { createExchangeResponder } from './exchange-responder.js';
 import { createSecureResponder } from './secure-responder.js';
 import { SocketTransportServer, dispatchingSocket } from './socket-transport-server.js';
-
-/** Errors that mean "this address family is not available here" (e.g. no IPv6): skip that address. */
-const UNAVAILABLE_ADDRESS = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT']);
 
 /**
  * The RSocket transport (doc §1–§2): a plain TCP server for the certificate exchange and a TLS server
@@ -37,7 +35,7 @@ export class RSocketTransportService implements HostService {
     @inject(CertificateExchange) private readonly exchange: CertificateExchange,
     @inject(ClientRegistry) private readonly registry: ClientRegistry,
     @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
-    @multiInject(DeviceTransport) @optional() private readonly deviceTransports: DeviceTransport[] | undefined,
+    @inject(AppConnector) private readonly connector: AppConnector,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('rsocket');
@@ -77,10 +75,9 @@ export class RSocketTransportService implements HostService {
       server.on('tlsClientError', (error) => this.log.debug('refused a TLS client', { error: error.message, code: (error as NodeJS.ErrnoException).code }));
       return server;
     });
-    const deps = { registry: this.registry, diagnostics: this.diagnostics, deviceTransports: this.deviceTransports ?? [], log: this.log };
     const server = new RSocketServer<string, string>({
       transport,
-      getRequestHandler: (socket, setup) => createSecureResponder(socket, setup, dispatchingSocket() as tls.TLSSocket | undefined, deps),
+      getRequestHandler: (socket, setup) => createSecureResponder(socket, setup, dispatchingSocket() as tls.TLSSocket | undefined, this.connector),
       errorHandler: (error) => this.log.debug('secure connection error', { error: error.message }),
     });
     return { transport, server };
@@ -101,8 +98,7 @@ export class RSocketTransportService implements HostService {
         const address = await transport.listen(bound, host);
         bound = address.port; // with port 0, the other addresses reuse the port the first one got
       } catch (error) {
-        const code = ((error as HostError).cause as NodeJS.ErrnoException | undefined)?.code;
-        if (code !== undefined && UNAVAILABLE_ADDRESS.has(code) && this.config.host.length > 1) {
+        if (isUnavailableAddress(error) && this.config.host.length > 1) {
           this.log.warn(`cannot bind ${host} on this machine; serving the other addresses`, { port: bound, error: describeError(error) });
           continue;
         }

@@ -1,9 +1,8 @@
-import { once } from 'node:events';
 import type * as net from 'node:net';
 import { type TransportServer } from 'rsocket-core';
 import { Flowable } from 'rsocket-flowable';
 import { type DuplexConnection, type ISubscriber } from 'rsocket-types';
-import { HostError } from '../../core/host-error.js';
+import { listen } from '../../core/listen.js';
 import { SocketConnection } from '../../core/protocol/rsocket-socket-connection.js';
 
 /**
@@ -63,19 +62,8 @@ export class SocketTransportServer implements TransportServer {
     this.subscriber.onNext(connection);
   }
 
-  async listen(port: number, host: string): Promise<net.AddressInfo> {
-    this.server.listen(port, host);
-    try {
-      await Promise.race([once(this.server, 'listening'), once(this.server, 'error').then(([error]) => Promise.reject(error))]);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') {
-        throw new HostError('config-invalid', `Port ${port} on ${host} is already in use (another Flipper or sonarhost?). Stop that program, or move sonarhost's ports with FLIPPER_PORTS="<insecure>,<secure>" or --ports.`, { cause: error });
-      }
-      throw new HostError('config-invalid', `Cannot listen on ${host} port ${port}: ${(error as Error).message}.`, { cause: error });
-    }
-    this.server.on('error', () => undefined); // after listening, errors surface per socket
-    return this.server.address() as net.AddressInfo;
+  listen(port: number, host: string): Promise<net.AddressInfo> {
+    return listen(this.server, port, host, 'FLIPPER_PORTS="<insecure>,<secure>" or --ports');
   }
 
   start(): Flowable<DuplexConnection> {

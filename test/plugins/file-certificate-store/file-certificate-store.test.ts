@@ -216,18 +216,36 @@ describe('FileCertificateStore', () => {
 
     it('renews a server certificate that expires within 24 hours', async () => {
       await newStore().prepare();
-      const ca = await sha('ca.crt');
+      const caKey = await sha('ca.key');
       clock.advanceDays(29.5);
       const report = await newStore().prepare();
-      assert.equal(report.renewals.length, 1);
-      assert.match(report.renewals[0]!, /server\.crt expires within 24 hours/);
-      assert.equal(await sha('ca.crt'), ca);
+      assert.match(report.renewals.at(-1)!, /issued a new server certificate: server\.crt expires within 24 hours/);
+      assert.equal(await sha('ca.key'), caKey);
     });
 
     it('leaves a server certificate alone with more than a day to go', async () => {
       await newStore().prepare();
-      clock.advanceDays(28.5);
+      clock.advanceDays(20);
       assert.deepEqual((await newStore().prepare()).renewals, []);
+      clock.advanceDays(8.5);
+      assert.ok(!(await newStore().prepare()).renewals.some((r) => r.includes('server certificate')));
+    });
+
+    it('re-issues the CA certificate with its key after 25 days, for the WebSocket-era Android SDK', async () => {
+      const store = newStore();
+      await store.prepare();
+      const issued = await store.signCsr((await opensslCsr(work, APP_SUBJECT)).csr);
+      await writeFile(join(work, 'device.crt'), issued.certificatePem);
+      const caKey = await sha('ca.key');
+      clock.advanceDays(24);
+      assert.deepEqual((await newStore().prepare()).renewals, []);
+      clock.advanceDays(2);
+      const report = await newStore().prepare();
+      assert.deepEqual(report.renewals.length, 1);
+      assert.match(report.renewals[0]!, /re-issued the CA certificate: it was issued more than 25 days ago/);
+      assert.equal(await sha('ca.key'), caKey);
+      assert.ok(clock.now().getTime() - report.ca.notBefore.getTime() < 2 * 3600_000);
+      await openssl(['verify', '-attime', String(Math.floor(clock.now().getTime() / 1000)), '-CAfile', join(dir, 'ca.crt'), 'device.crt'], { cwd: work });
     });
 
     it('creates a new CA when ca.key is missing, archives the old ca.crt, and re-issues the server certificate', async () => {

@@ -1,0 +1,117 @@
+import { inject, injectable, multiInject, optional } from 'inversify';
+import { type AppChannel } from './app-channel.js';
+import { AppSession } from './app-session.js';
+import { type ClientQuery, clientIdOf } from './client-query.js';
+import { ClientRegistry } from './client-registry.js';
+import { ConnectionDiagnostics } from './connection-diagnostics.js';
+import { DeviceTransport } from './device-transport.js';
+import { HostError, describeError } from './host-error.js';
+import { Logger } from './logger.js';
+import { csrCommonName, parseCsr } from './x509/csr.js';
+
+/** What a transport knows about a new app connection once its identity has been read. */
+export interface AppConnectionRequest {
+  query: ClientQuery;
+  /** The app id the connection is certified for (the client certificate's CN), or an id the transport vouches for. */
+  appId: string;
+  csr?: string;
+  csrPath?: string;
+  channel: AppChannel;
+}
+
+/** The transport's side of a connection handed to the core: deliver app messages, report the close. */
+export interface ConnectedApp {
+  /** A message from the app that is not an answer to a host request. Queued until the session exists. */
+  receive(text: string): void;
+  /** The transport saw the connection close or fail. */
+  closed(): void;
+}
+
+/**
+ * Turns an authenticated connection into a registered client, the same way for every transport:
+ * re-derives the device id where a device transport can (Android), builds the session, queues app
+ * messages that arrive before it exists, and registers it. A handler cannot tell which transport a
+ * client came through.
+ */
+@injectable()
+export class AppConnector {
+  private readonly log: Logger;
+
+  constructor(
+    @inject(ClientRegistry) private readonly registry: ClientRegistry,
+    @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
+    @multiInject(DeviceTransport) @optional() private readonly deviceTransports: DeviceTransport[] | undefined,
+    @inject(Logger) logger: Logger,
+  ) {
+    this.log = logger.child('connections');
+  }
+
+  /**
+   * The app id a TLS client is certified for. The CN of its certificate must equal the CN of the CSR
+   * it names, so a certificate issued to app A can never register as app B. Throws `identity-mismatch`.
+   */
+  certifiedAppId(certificateCn: unknown, csr: string | undefined, query: ClientQuery): string {
+    if (typeof certificateCn !== 'string' || certificateCn === '') {
+      throw new HostError('identity-mismatch', 'The client certificate has no CN; redo the certificate exchange.');
+    }
+    if (csr === undefined) return certificateCn; // sdk_version < 3 sends no CSR: the certificate alone names the app
+    const claimed = csrCommonName(csr);
+    if (claimed !== certificateCn) {
+      this.log.warn('refused a secure connection whose certificate belongs to another app', { app: query.app, certificateCn, claimed });
+      throw new HostError('identity-mismatch', `The client certificate was issued to "${certificateCn}" but the connection names app "${claimed ?? '(unreadable CSR)'}".`);
+    }
+    return certificateCn;
+  }
+
+  connect(request: AppConnectionRequest): ConnectedApp {
+    const { query } = request;
+    this.diagnostics.secureAttempt(query);
+    this.diagnostics.connectionAttempt(query);
+    let session: AppSession | undefined;
+    let closed = false;
+    const early: string[] = [];
+    this.register(request, (created) => {
+      session = created;
+      for (const message of early.splice(0)) created.receive(message);
+      if (closed) this.registry.disconnect(created);
+    }).catch((error: unknown) => {
+      this.log.warn('could not register the app; closing its connection', { app: query.app, os: query.os, device: query.device, error: describeError(error) });
+      request.channel.close();
+    });
+    return {
+      receive: (text) => {
+        if (session) session.receive(text);
+        else if (early.length < 1000) early.push(text);
+      },
+      closed: () => {
+        closed = true;
+        if (session) this.registry.disconnect(session);
+      },
+    };
+  }
+
+  private async register(request: AppConnectionRequest, adopt: (session: AppSession) => void): Promise<void> {
+    const query = { ...request.query };
+    // Upstream marks old Android SDKs in the app name (protocol doc §3.1).
+    if (query.os === 'Android' && query.sdkVersion < 3) query.app = `${query.app} (Outdated SDK)`;
+    if (request.csr !== undefined && request.csrPath !== undefined) {
+      const csr = await parseCsr(request.csr);
+      for (const transport of this.deviceTransports ?? []) {
+        const resolved = await transport.resolveSecureDeviceId?.(query, csr, request.csrPath);
+        if (resolved !== undefined) {
+          query.deviceId = resolved;
+          break;
+        }
+      }
+    }
+    const log = this.log.child('client', { app: query.app, os: query.os, device: query.device, deviceId: query.deviceId });
+    const session = new AppSession(clientIdOf(query), query, request.appId, request.channel, {
+      onEvent: (s, event) => this.registry.dispatchEvent(s, event),
+      onRefreshPlugins: (s) => void this.registry.refreshPlugins(s),
+    }, log);
+    // Messages from here on reach the session at once: legacy SDKs answer the registration requests by fire-and-forget.
+    adopt(session);
+    if (session.isClosed) return;
+    await this.registry.connect(session);
+  }
+}

@@ -1,0 +1,183 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type * as net from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { inject, injectable } from 'inversify';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AppConnector, type ConnectedApp } from '../../core/app-connector.js';
+import { CertificateExchange } from '../../core/certificate-exchange.js';
+import { CertificateStore } from '../../core/certificate-store.js';
+import { ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
+import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
+import { HostConfig } from '../../core/host-config.js';
+import { HostError, describeError } from '../../core/host-error.js';
+import { type HostService } from '../../core/host-service.js';
+import { isUnavailableAddress, listen } from '../../core/listen.js';
+import { Logger } from '../../core/logger.js';
+import { parseJsonObject } from '../../core/protocol/json-message.js';
+import { parseWebSocketQuery } from '../../core/protocol/websocket-query.js';
+import { WebSocketAppChannel } from './websocket-app-channel.js';
+
+type Listener = 'insecure' | 'secure' | 'browser';
+
+/** Close codes as upstream uses them. */
+const INTERNAL_ERROR = 1011;
+const MAX_PAYLOAD = 64 * 1024 * 1024;
+/** js-flipper in Node must send one of these Origin prefixes (WebSocket doc §7.2). */
+const BROWSER_ORIGINS = ['localhost:', 'http://localhost:'];
+
+/**
+ * The WebSocket transport (WebSocket doc §2–§7): plain WebSocket for the certificate exchange
+ * (default 9089), WebSocket over TLS with client certificates (9088), and the browser port for
+ * js-flipper (8333, Origin-checked, no certificates). The same exchange flow, client registry and
+ * connection handlers as the RSocket transport.
+ */
+@injectable()
+export class WebSocketTransportService implements HostService {
+  readonly id = 'websocket';
+  readonly phase = 'servers' as const;
+  private readonly log: Logger;
+  /** Ports actually bound, per listener (differs from the config when it asks for port 0). */
+  readonly boundPorts: Partial<Record<Listener, number>> = {};
+
+  constructor(
+    @inject(HostConfig) private readonly config: HostConfig,
+    @inject(CertificateStore) private readonly certificates: CertificateStore,
+    @inject(CertificateExchange) private readonly exchange: CertificateExchange,
+    @inject(AppConnector) private readonly connector: AppConnector,
+    @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
+    @inject(Logger) logger: Logger,
+  ) {
+    this.log = logger.child('websocket');
+  }
+
+  async start(): Promise<Disposable> {
+    const running = new DisposableCollection();
+    try {
+      for (const listener of ['secure', 'insecure', 'browser'] as const) {
+        const port = this.config.webSocket[listener];
+        if (port === false) continue;
+        this.boundPorts[listener] = await this.listenEverywhere(listener, port, running);
+      }
+    } catch (error) {
+      await running.dispose();
+      throw error;
+    }
+    return running;
+  }
+
+  private createServer(listener: Listener): net.Server {
+    if (listener !== 'secure') return http.createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n'));
+    const { key, cert, ca } = this.certificates.serverCredentials();
+    // `ca` makes OpenSSL send the chain [server, CA], which the WebSocket-era Android SDK requires.
+    const server = https.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true }, (_req, res) => res.writeHead(426).end());
+    server.on('tlsClientError', (error) => this.log.debug('refused a TLS client', { error: error.message }));
+    return server;
+  }
+
+  private async listenEverywhere(listener: Listener, port: number, running: DisposableCollection): Promise<number> {
+    let bound = port;
+    let listening = 0;
+    for (const host of this.config.host) {
+      const server = this.createServer(listener);
+      const wss = new WebSocketServer({
+        server: server as http.Server,
+        maxPayload: MAX_PAYLOAD,
+        verifyClient: listener === 'browser' ? (info: { origin?: string }) => this.originAllowed(info.origin) : undefined,
+      });
+      wss.on('connection', (socket, request) => this.accept(listener, socket, request));
+      wss.on('error', (error) => this.log.debug('websocket server error', { listener, error: error.message }));
+      const sockets = new Set<net.Socket>();
+      server.on('connection', (socket: net.Socket) => {
+        socket.setNoDelay(true);
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      });
+      try {
+        bound = (await listen(server, bound, host, hintFor(listener))).port;
+      } catch (error) {
+        if (isUnavailableAddress(error) && this.config.host.length > 1) {
+          this.log.warn(`cannot bind ${host} on this machine; serving the other addresses`, { listener, port: bound });
+          continue;
+        }
+        throw error;
+      }
+      running.push(
+        toDisposable(async () => {
+          for (const client of wss.clients) client.terminate();
+          wss.close();
+          for (const socket of sockets) socket.destroy();
+          await new Promise((resolve) => server.close(resolve));
+        }),
+      );
+      listening++;
+      this.log.info(`listening (WebSocket ${listener})`, { host, port: bound });
+    }
+    if (listening === 0) throw new HostError('config-invalid', `No WebSocket ${listener} listener could be started on ${this.config.host.join(', ')}.`);
+    return bound;
+  }
+
+  private originAllowed(origin: string | undefined): boolean {
+    const allowed = typeof origin === 'string' && BROWSER_ORIGINS.some((prefix) => origin.startsWith(prefix));
+    if (!allowed) this.log.info('refused a browser-port connection: its Origin must start with "localhost:" or "http://localhost:"', { origin: origin ?? '(none)' });
+    return allowed;
+  }
+
+  private accept(listener: Listener, socket: WebSocket, request: http.IncomingMessage): void {
+    socket.on('error', (error) => this.log.debug('websocket error', { listener, error: error.message }));
+    let identity;
+    try {
+      identity = parseWebSocketQuery(request.url, listener);
+    } catch (error) {
+      // Upstream closes with 1011 and reports nothing, so port scanners stay quiet; we log at debug.
+      this.log.debug('closed a WebSocket with an unusable query', { listener, error: describeError(error) });
+      socket.close(INTERNAL_ERROR, describeError(error).slice(0, 120));
+      return;
+    }
+    if (listener === 'insecure') return this.acceptExchange(socket, identity.query);
+    try {
+      const appId =
+        listener === 'secure'
+          ? this.connector.certifiedAppId((request.socket as TLSSocket).getPeerCertificate()?.subject?.CN, identity.csr, identity.query)
+          : (identity.appId ?? identity.query.app);
+      // The channel exists before the connection it reports to; messages cannot arrive before connect() returns.
+      const ref: { app?: ConnectedApp } = {};
+      const channel = new WebSocketAppChannel(socket, (text) => ref.app?.receive(text));
+      const app = this.connector.connect({ query: identity.query, appId, csr: identity.csr, csrPath: identity.csrPath, channel });
+      ref.app = app;
+      socket.on('close', () => app.closed());
+    } catch (error) {
+      this.log.warn('refused a WebSocket connection', { listener, app: identity.query.app, error: describeError(error) });
+      socket.close(INTERNAL_ERROR, describeError(error).slice(0, 120));
+    }
+  }
+
+  /** The insecure port: one `signCertificate` text frame, answered by exactly one frame. */
+  private acceptExchange(socket: WebSocket, query: ReturnType<typeof parseWebSocketQuery>['query']): void {
+    this.diagnostics.connectionAttempt(query);
+    let answered = false;
+    socket.on('message', (data) => {
+      let message: Record<string, unknown>;
+      try {
+        message = parseJsonObject(data.toString(), 'The certificate exchange message');
+      } catch (error) {
+        this.log.warn('ignored a malformed certificate exchange message', { app: query.app, error: describeError(error) });
+        return;
+      }
+      if (message.method === 'signCertificateAck') {
+        this.log.debug('the app acknowledged the certificate exchange', { app: query.app, isError: message.isError, hasRequiredFiles: message.hasRequiredFiles });
+        return;
+      }
+      if (message.method !== 'signCertificate' || answered) return;
+      answered = true;
+      void this.exchange.exchange({ query, csr: message.csr, destination: message.destination }).then((outcome) => {
+        // On failure `{}` (as upstream since v0.245) so the SDK retries instead of waiting forever; the reason is logged.
+        socket.send(JSON.stringify(outcome.ok ? { deviceId: outcome.deviceId } : {}));
+      });
+    });
+  }
+}
+
+function hintFor(listener: Listener): string {
+  return listener === 'browser' ? 'FLIPPER_BROWSER_PORT or --browser-port' : 'FLIPPER_ALT_PORTS="<insecure>,<secure>" or --alt-ports';
+}
