@@ -3,13 +3,17 @@ import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { HostError } from '../core/host-error.js';
 import { CERTS_HELP, certsCommand } from './certs-command.js';
+import { CONFIG_HELP, configCommand } from './config-command.js';
 import { DEVICES_HELP, devicesCommand } from './devices-command.js';
+import { DOCTOR_HELP, doctorCommand } from './doctor-command.js';
 import { START_HELP, startCommand } from './start-command.js';
 
 const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help: string; summary: string }> = {
   start: { run: startCommand, help: START_HELP, summary: 'run the host (the default command)' },
   certs: { run: certsCommand, help: CERTS_HELP, summary: 'show, renew or rotate the certificates' },
   devices: { run: devicesCommand, help: DEVICES_HELP, summary: 'list Android devices and iOS simulators' },
+  doctor: { run: doctorCommand, help: DOCTOR_HELP, summary: 'check ports, certificates, adb and simulators, and say how to fix problems' },
+  config: { run: configCommand, help: CONFIG_HELP, summary: 'print the effective configuration and where each value came from' },
 };
 
 const USAGE = `Usage: sonarhost [command] [options]

@@ -1,3 +1,5 @@
+import { type HealthCheck } from './health-check.js';
+
 /**
  * The certificate authority of the host: keeps the CA and the TLS server certificate, signs the
  * client certificates that apps present on the secure port. Swappable (a keychain- or HSM-backed
@@ -20,6 +22,8 @@ export interface CertificateStore {
   renewServerCertificate(reason: string): Promise<void>;
   /** Deliberately replaces the CA (new key): every device must redo the certificate exchange. */
   rotateCertificateAuthority(reason: string): Promise<void>;
+  /** Read-only health checks for `sonarhost doctor`: nothing is created or renewed. */
+  check?(): Promise<HealthCheck[]>;
 }
 
 export interface ServerCredentials {

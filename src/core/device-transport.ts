@@ -1,4 +1,5 @@
 import { type ClientQuery } from './client-query.js';
+import { type HealthCheck } from './health-check.js';
 import { type ParsedCsr } from './x509/csr.js';
 
 /**
@@ -48,6 +49,8 @@ export interface DeviceTransport {
   resolveSecureDeviceId?(query: ClientQuery, csr: ParsedCsr, csrPath: string): Promise<string | undefined>;
   /** The devices this transport knows now, for `sonarhost devices`, doctor and the API. */
   listDevices?(): Promise<DeviceSummary[]>;
+  /** Read-only health checks for `sonarhost doctor` (adb found, simulator root present, …). */
+  check?(): Promise<HealthCheck[]>;
 }
 
 export interface DeviceSummary {

@@ -20,7 +20,7 @@ export function defaultConfig(): HostConfig {
       certificateStore: 'file-certificate-store',
       exchange: 'default-exchange',
       transports: ['rsocket', 'websocket'],
-      deviceTransports: ['desktop', 'android'],
+      deviceTransports: ['desktop', 'android', 'ios-simulator', 'ios-physical'],
       connectionHandlers: ['event-log'],
     },
     limits: { maxCsrBytes: 16 * 1024 },

@@ -46,7 +46,7 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
   const origins: Record<string, ConfigOrigin> = {};
   for (const key of ['host', 'ports', 'webSocket', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions']) origins[key] = 'default';
 
-  const explicit = flags.config ?? env.SONARHOST_CONFIG;
+  const explicit = flags.config ?? (env.SONARHOST_CONFIG || undefined);
   const file = explicit !== undefined ? resolvePath(explicit, cwd) : resolve(cwd, DEFAULT_CONFIG_FILE);
   const raw = await readConfigFile(file, explicit !== undefined);
   if (raw !== undefined) applyFile(config, origins, raw, file);

@@ -1,6 +1,8 @@
+import { connect } from 'node:net';
 import { inject, injectable } from 'inversify';
 import { CertificateExchangeMedium, type ClientQuery } from '../../core/client-query.js';
 import { type DeviceFile, type DeviceSummary, type DeviceTarget, type DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
+import { type HealthCheck } from '../../core/health-check.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
 import { type ParsedCsr, normalizeCsr } from '../../core/x509/csr.js';
@@ -81,6 +83,23 @@ export class AndroidDeviceTransport implements DeviceTransport {
     }));
   }
 
+  async check(): Promise<HealthCheck[]> {
+    let bridge;
+    try {
+      bridge = await this.devices.connect();
+    } catch (error) {
+      return [{ name: 'adb', status: 'warn', detail: describeError(error), fix: 'needed only for Android apps' }];
+    }
+    const checks: HealthCheck[] = [{ name: 'adb', status: 'ok', detail: bridge.adbPath }];
+    const { host, port } = bridge.address;
+    checks.push(
+      (await reachable(host, port))
+        ? { name: 'adb server', status: 'ok', detail: `listening on ${host}:${port}` }
+        : { name: 'adb server', status: 'warn', detail: `not running on ${host}:${port}`, fix: 'sonarhost starts it when it starts (or run `adb start-server`)' },
+    );
+    return checks;
+  }
+
   private async find(csr: ParsedCsr, destination: string): Promise<Match> {
     this.devices.bridge(); // throws the reason (adb not found, …) when Android support is off
     const all = this.devices.list();
@@ -123,6 +142,19 @@ export class AndroidDeviceTransport implements DeviceTransport {
     }
     return { serial, problem: first ?? 'unreachable' };
   }
+}
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
 }
 
 function cacheKey(appId: string, destination: string, csrPem: string): string {

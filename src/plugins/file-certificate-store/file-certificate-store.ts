@@ -8,6 +8,7 @@ import {
   type ServerCredentials,
 } from '../../core/certificate-store.js';
 import { Clock } from '../../core/clock.js';
+import { type HealthCheck } from '../../core/health-check.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
@@ -21,6 +22,7 @@ import {
   issueServerCertificate,
   summarize,
 } from './certificate-issuer.js';
+import { checkCertificateFolder } from './certificate-folder-check.js';
 import { type FilePair, exists, recoverPair, writePair } from './paired-files.js';
 import { SerialFile } from './serial-file.js';
 
@@ -76,6 +78,10 @@ export class FileCertificateStore implements CertificateStore {
 
   async describe(): Promise<CertificateReport> {
     return this.prepare();
+  }
+
+  check(): Promise<HealthCheck[]> {
+    return checkCertificateFolder(this.dir, this.clock.now());
   }
 
   async signCsr(csrPem: string): Promise<IssuedClientCertificate> {

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { freePorts } from '../helpers/free-ports.js';
+import { runCli } from '../helpers/run-cli.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+describe('sonarhost doctor and config', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let ports: number[];
+  let base: string[];
+  beforeEach(async () => {
+    ({ path: dir, cleanup } = await makeTempDir());
+    ports = await freePorts(5);
+    base = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4])];
+  });
+  afterEach(() => cleanup());
+
+  it('reports ok for a healthy setup and exits 0', async () => {
+    assert.equal((await runCli(['certs', ...base])).code, 0);
+    const result = await runCli(['doctor', ...base], { env: { PATH: '/nonexistent', ANDROID_HOME: '', ANDROID_SDK_ROOT: '' } });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, new RegExp(`ok {4}port ${ports[0]} \\(RSocket insecure\\): free on 127\\.0\\.0\\.1`));
+    assert.match(result.stdout, /ok {4}certificate folder: .* \(mode 0700\)/);
+    assert.match(result.stdout, /ok {4}CA certificate: valid until \S+ \(364 days\)/);
+    assert.match(result.stdout, /ok {4}server certificate: valid until \S+ \(29 days\)/);
+    assert.match(result.stdout, /warn {2}adb: adb was not found.*\n {6}fix: needed only for Android apps/);
+  });
+
+  it('fails on a busy port and a damaged CA key, saying how to fix each, and exits 1', async () => {
+    assert.equal((await runCli(['certs', ...base])).code, 0);
+    await writeFile(join(dir, 'certs', 'ca.key'), 'garbage');
+    const blocker = net.createServer().listen(ports[1], '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const result = await runCli(['doctor', ...base]);
+      assert.equal(result.code, 1);
+      assert.match(result.stdout, new RegExp(`fail {2}port ${ports[1]} \\(RSocket secure\\): in use on 127\\.0\\.0\\.1\\n {6}fix: stop the program using it, or move sonarhost with FLIPPER_PORTS or --ports`));
+      assert.match(result.stdout, /fail {2}CA key: ca\.key is damaged .*\n {6}fix: restore it from a backup, or `sonarhost certs --rotate-ca --yes`/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('prints the effective config with the origin of each value', async () => {
+    await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ logLevel: 'warn', ports: { insecure: 7001, secure: 7002 } }));
+    const result = await runCli(['config', '--json', '--ports', '7101,7102'], { cwd: dir, env: { FLIPPER_ALT_PORTS: '7201,7202', SONARHOST_CONFIG: '' } });
+    assert.equal(result.code, 0, result.stderr);
+    const { config, origins, file } = JSON.parse(result.stdout) as { config: { ports: unknown; logLevel: string; webSocket: unknown }; origins: Record<string, string>; file: string };
+    assert.equal(file, join(dir, 'sonarhost.config.json'));
+    assert.deepEqual(config.ports, { insecure: 7101, secure: 7102 });
+    assert.equal(origins.ports, 'flag --ports');
+    assert.equal(config.logLevel, 'warn');
+    assert.equal(origins.logLevel, `file ${join(dir, 'sonarhost.config.json')}`);
+    assert.deepEqual(config.webSocket, { insecure: 7201, secure: 7202, browser: 8333 });
+    assert.equal(origins.webSocket, 'env FLIPPER_ALT_PORTS');
+  });
+
+  it('exits 1 with the key and expected form for an invalid config', async () => {
+    await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ webSocket: { browser: 'high' } }));
+    const result = await runCli(['config'], { cwd: dir });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /Invalid webSocket\.browser \(from file .*\): expected a port number from 1 to 65535, got "high"/);
+  });
+});
