@@ -7,6 +7,7 @@ export const COMMON_OPTIONS = {
   ports: { type: 'string' },
   'alt-ports': { type: 'string' },
   'browser-port': { type: 'string' },
+  'api-port': { type: 'string' },
   host: { type: 'string' },
   'cert-dir': { type: 'string' },
   'log-level': { type: 'string' },
@@ -19,6 +20,7 @@ export const COMMON_HELP = `Common options:
   --ports I,S          RSocket insecure and secure ports (default: 8089,8088; env FLIPPER_PORTS)
   --alt-ports I,S      WebSocket insecure and secure ports (default: 9089,9088; env FLIPPER_ALT_PORTS)
   --browser-port P     WebSocket port for js-flipper and browsers (default: 8333; env FLIPPER_BROWSER_PORT)
+  --api-port P|off     local HTTP API and dashboard, on 127.0.0.1 (default: 8090; env SONARHOST_API_PORT)
   --host ADDRS         bind addresses, comma-separated (default: 127.0.0.1,::1; env SONARHOST_HOST)
   --log-level LEVEL    debug, info, warn or error (default: info; env SONARHOST_LOG_LEVEL)
   -h, --help           show help`;
@@ -28,13 +30,14 @@ export interface CommonValues {
   ports?: string;
   'alt-ports'?: string;
   'browser-port'?: string;
+  'api-port'?: string;
   host?: string;
   'cert-dir'?: string;
   'log-level'?: string;
 }
 
 export function configFlags(values: CommonValues): ConfigFlags {
-  return { config: values.config, ports: values.ports, altPorts: values['alt-ports'], browserPort: values['browser-port'], host: values.host, certDir: values['cert-dir'], logLevel: values['log-level'] };
+  return { config: values.config, ports: values.ports, altPorts: values['alt-ports'], browserPort: values['browser-port'], apiPort: values['api-port'], host: values.host, certDir: values['cert-dir'], logLevel: values['log-level'] };
 }
 
 export async function loadConfigFromFlags(values: CommonValues): Promise<LoadedConfig> {

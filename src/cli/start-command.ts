@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { API_TOKEN_FILE } from '../plugins/http-api/api-token.js';
 import { createHostContainer } from '../host/create-host-container.js';
 import { COMMON_HELP, COMMON_OPTIONS, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
@@ -29,7 +32,12 @@ export async function startCommand(args: string[]): Promise<number> {
     caExpires: report.ca.notAfter.toISOString(),
     serverExpires: report.server.notAfter.toISOString(),
   });
-  log.info('sonarhost is running; press Ctrl-C to stop', { ports: config.ports, host: config.host });
+  log.info('sonarhost is running; press Ctrl-C to stop', { ports: config.ports, webSocket: config.webSocket, host: config.host });
+  if (config.api.port !== false && process.stderr.isTTY) {
+    // The token is a secret: shown on a terminal, never written into (possibly collected) JSON logs.
+    const token = (await readFile(join(config.certDir, API_TOKEN_FILE), 'utf8').catch(() => '')).trim();
+    if (token) process.stderr.write(`\n  Dashboard: http://127.0.0.1:${config.api.port}/#token=${token}\n\n`);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -2,6 +2,7 @@ import { inject, injectable, multiInject, optional } from 'inversify';
 import { type AppSession } from './app-session.js';
 import { ConnectionHandler, type PluginEvent } from './connection-handler.js';
 import { describeError } from './host-error.js';
+import { type ClientInfo, HostEvents } from './host-events.js';
 import { Logger } from './logger.js';
 
 /**
@@ -16,6 +17,7 @@ export class ClientRegistry {
 
   constructor(
     @multiInject(ConnectionHandler) @optional() private readonly handlers: ConnectionHandler[] | undefined,
+    @inject(HostEvents) private readonly events: HostEvents,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('clients');
@@ -37,10 +39,12 @@ export class ClientRegistry {
     if (zombie && zombie !== session) {
       this.log.info('replacing a stale connection of the same client', { client: session.id });
       this.sessions.delete(session.id);
+      this.events.emit({ type: 'client-disconnected', at: new Date().toISOString(), clientId: zombie.id });
       this.notify(zombie, 'onClientDisconnected');
       zombie.close();
     }
     this.sessions.set(session.id, session);
+    this.events.emit({ type: 'client-connected', at: new Date().toISOString(), client: clientInfo(session) });
     this.log.info('client connected', { client: session.id, appId: session.appId, plugins: session.plugins(), sdkVersion: session.query.sdkVersion });
     for (const handler of this.all()) {
       try {
@@ -58,10 +62,12 @@ export class ClientRegistry {
     if (this.sessions.get(session.id) !== session) return; // already replaced
     this.sessions.delete(session.id);
     this.log.info('client disconnected', { client: session.id });
+    this.events.emit({ type: 'client-disconnected', at: new Date().toISOString(), clientId: session.id });
     this.notify(session, 'onClientDisconnected');
   }
 
   dispatchEvent(session: AppSession, event: PluginEvent): void {
+    if (this.events.listenerCount > 0) this.events.emit({ type: 'plugin-event', at: new Date().toISOString(), clientId: session.id, ...event });
     for (const handler of this.all()) {
       if (!safeClaims(handler, event.plugin)) continue;
       try {
@@ -107,6 +113,24 @@ export class ClientRegistry {
   private all(): ConnectionHandler[] {
     return this.handlers ?? [];
   }
+}
+
+/** What the API and dashboard show of a client. */
+export function clientInfo(session: AppSession): ClientInfo {
+  const { query } = session;
+  return {
+    id: session.id,
+    app: query.app,
+    appId: session.appId,
+    os: query.os,
+    device: query.device,
+    deviceId: query.deviceId,
+    sdkVersion: query.sdkVersion,
+    medium: query.medium,
+    plugins: session.plugins(),
+    backgroundPlugins: session.backgroundPlugins(),
+    connectedSince: session.connectedAt.toISOString(),
+  };
 }
 
 function safeClaims(handler: ConnectionHandler, plugin: string): boolean {

@@ -12,6 +12,8 @@ export interface HostConfig {
   ports: { insecure: number; secure: number };
   /** WebSocket listeners (SDK v0.113+ and js-flipper); `false` turns one off. */
   webSocket: { insecure: number | false; secure: number | false; browser: number | false };
+  /** The local HTTP API and dashboard, on loopback only; `false` turns it off. */
+  api: { port: number | false };
   /** Folder holding ca.key, ca.crt, server.key, server.crt, server.srl. */
   certDir: string;
   logLevel: LogLevel;
@@ -28,6 +30,8 @@ export interface PluginSelection {
   transports: string[];
   deviceTransports: string[];
   connectionHandlers: string[];
+  /** Other services (the HTTP API, …). */
+  services: string[];
 }
 
 export interface HostLimits {

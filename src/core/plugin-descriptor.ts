@@ -4,9 +4,9 @@ import { type ContainerModule } from 'inversify';
  * What a plugin module exports (as `default` or `plugin`). Built-in plugins and user plugins loaded
  * from a path or package use the same shape, so users extend the host without forking it.
  */
-export type PluginKind = 'certificate-store' | 'exchange' | 'transport' | 'device-transport' | 'connection-handler';
+export type PluginKind = 'certificate-store' | 'exchange' | 'transport' | 'device-transport' | 'connection-handler' | 'service';
 
-export const PLUGIN_KINDS: readonly PluginKind[] = ['certificate-store', 'exchange', 'transport', 'device-transport', 'connection-handler'];
+export const PLUGIN_KINDS: readonly PluginKind[] = ['certificate-store', 'exchange', 'transport', 'device-transport', 'connection-handler', 'service'];
 
 export interface PluginDescriptor {
   /** Stable id, kebab-case, e.g. `file-certificate-store`, `android`. */

@@ -14,6 +14,7 @@ export function defaultConfig(): HostConfig {
     host: ['127.0.0.1', '::1'],
     ports: { insecure: 8089, secure: 8088 },
     webSocket: { insecure: 9089, secure: 9088, browser: 8333 },
+    api: { port: 8090 },
     certDir: resolve(homedir(), '.sonar'),
     logLevel: 'info',
     plugins: {
@@ -22,6 +23,7 @@ export function defaultConfig(): HostConfig {
       transports: ['rsocket', 'websocket'],
       deviceTransports: ['desktop', 'android', 'ios-simulator', 'ios-physical'],
       connectionHandlers: ['event-log'],
+      services: ['http-api'],
     },
     limits: { maxCsrBytes: 16 * 1024 },
     pluginOptions: {},

@@ -8,6 +8,7 @@ import { ConnectionDiagnostics } from '../core/connection-diagnostics.js';
 import { Host } from '../core/host.js';
 import { HostConfig, type PluginSelection } from '../core/host-config.js';
 import { HostError } from '../core/host-error.js';
+import { HostEvents } from '../core/host-events.js';
 import { Logger, silentLogger } from '../core/logger.js';
 import { type PluginDescriptor, type PluginKind } from '../core/plugin-descriptor.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
@@ -36,6 +37,7 @@ const SLOTS: Array<[keyof PluginSelection, PluginKind]> = [
   ['transports', 'transport'],
   ['deviceTransports', 'device-transport'],
   ['connectionHandlers', 'connection-handler'],
+  ['services', 'service'],
 ];
 
 /** The slots that take exactly one plugin, and the service that plugin must bind. */
@@ -55,6 +57,7 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
   container.bind(Logger).toConstantValue(overrides.logger ?? silentLogger);
   container.bind(Clock).toConstantValue(overrides.clock ?? systemClock);
   container.bind(Host).toSelf();
+  container.bind(HostEvents).toSelf();
   container.bind(ClientRegistry).toSelf();
   container.bind(AppConnector).toSelf();
   container.bind(ConnectionDiagnostics).toSelf();

@@ -20,6 +20,7 @@ export interface ConfigFlags {
   ports?: string;
   altPorts?: string;
   browserPort?: string;
+  apiPort?: string;
   host?: string;
   certDir?: string;
   logLevel?: string;
@@ -33,8 +34,8 @@ export interface LoadedConfig {
   file: string | undefined;
 }
 
-const FILE_KEYS = ['host', 'ports', 'webSocket', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions'] as const;
-const PLUGIN_LIST_KEYS = ['transports', 'deviceTransports', 'connectionHandlers'] as const;
+const FILE_KEYS = ['host', 'ports', 'webSocket', 'api', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions'] as const;
+const PLUGIN_LIST_KEYS = ['transports', 'deviceTransports', 'connectionHandlers', 'services'] as const;
 
 /**
  * Builds the effective config: defaults < config file < environment < flags. The file is
@@ -44,7 +45,7 @@ const PLUGIN_LIST_KEYS = ['transports', 'deviceTransports', 'connectionHandlers'
 export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<LoadedConfig> {
   const config = defaultConfig();
   const origins: Record<string, ConfigOrigin> = {};
-  for (const key of ['host', 'ports', 'webSocket', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions']) origins[key] = 'default';
+  for (const key of ['host', 'ports', 'webSocket', 'api', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions']) origins[key] = 'default';
 
   const explicit = flags.config ?? (env.SONARHOST_CONFIG || undefined);
   const file = explicit !== undefined ? resolvePath(explicit, cwd) : resolve(cwd, DEFAULT_CONFIG_FILE);
@@ -63,6 +64,10 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
   if (env.FLIPPER_BROWSER_PORT !== undefined && env.FLIPPER_BROWSER_PORT !== '') {
     config.webSocket = { ...config.webSocket, browser: parsePort(env.FLIPPER_BROWSER_PORT, 'FLIPPER_BROWSER_PORT', 'environment') };
     origins.webSocket = 'env FLIPPER_BROWSER_PORT';
+  }
+  if (env.SONARHOST_API_PORT) {
+    config.api = { port: env.SONARHOST_API_PORT === 'off' ? false : parsePort(env.SONARHOST_API_PORT, 'SONARHOST_API_PORT', 'environment') };
+    origins.api = 'env SONARHOST_API_PORT';
   }
   if (env.SONARHOST_HOST) {
     config.host = parseHosts(env.SONARHOST_HOST, 'SONARHOST_HOST', 'environment');
@@ -88,6 +93,10 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
   if (flags.browserPort !== undefined) {
     config.webSocket = { ...config.webSocket, browser: parsePort(flags.browserPort, '--browser-port', 'the command line') };
     origins.webSocket = 'flag --browser-port';
+  }
+  if (flags.apiPort !== undefined) {
+    config.api = { port: flags.apiPort === 'off' ? false : parsePort(flags.apiPort, '--api-port', 'the command line') };
+    origins.api = 'flag --api-port';
   }
   if (flags.host !== undefined) {
     config.host = parseHosts(flags.host, '--host', 'the command line');
@@ -153,6 +162,11 @@ function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, ra
       config.webSocket[key] = value === false ? false : parsePort(value, `webSocket.${key}`, origin);
     }
     origins.webSocket = origin;
+  }
+  if (raw.api !== undefined) {
+    if (!isObject(raw.api) || Object.keys(raw.api).some((k) => k !== 'port')) throw configError('api', origin, '{"port": <port or false>}', raw.api);
+    if (raw.api.port !== undefined) config.api = { port: raw.api.port === false ? false : parsePort(raw.api.port, 'api.port', origin) };
+    origins.api = origin;
   }
   if (raw.certDir !== undefined) {
     if (typeof raw.certDir !== 'string' || raw.certDir === '') throw configError('certDir', origin, 'a folder path', raw.certDir);

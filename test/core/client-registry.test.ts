@@ -4,6 +4,7 @@ import { type AppChannel } from '../../src/core/app-channel.js';
 import { AppSession } from '../../src/core/app-session.js';
 import { CertificateExchangeMedium, type ClientQuery, clientIdOf } from '../../src/core/client-query.js';
 import { ClientRegistry } from '../../src/core/client-registry.js';
+import { HostEvents } from '../../src/core/host-events.js';
 import { type ConnectionHandler } from '../../src/core/connection-handler.js';
 import { MemoryLogger } from '../helpers/fakes.js';
 import { RecordingHandler } from '../helpers/test-host.js';
@@ -44,7 +45,7 @@ describe('ClientRegistry', () => {
   it('registers, inits only the background plugins a handler claims, and routes events to claiming handlers', async () => {
     const network = new RecordingHandler(['Network']);
     const all = new RecordingHandler();
-    const registry = new ClientRegistry([network], new MemoryLogger());
+    const registry = new ClientRegistry([network], new HostEvents(), new MemoryLogger());
     const channel = new FakeAppChannel(['Network', 'Layout', 'Logs'], ['Network', 'Logs']);
     const session = sessionFor(registry, channel);
     await registry.connect(session);
@@ -59,7 +60,7 @@ describe('ClientRegistry', () => {
 
   it('replaces a zombie connection with the same id and tells the handlers', async () => {
     const handler = new RecordingHandler();
-    const registry = new ClientRegistry([handler], new MemoryLogger());
+    const registry = new ClientRegistry([handler], new HostEvents(), new MemoryLogger());
     const oldChannel = new FakeAppChannel(['A'], []);
     const first = sessionFor(registry, oldChannel);
     await registry.connect(first);
@@ -85,7 +86,7 @@ describe('ClientRegistry', () => {
     };
     const recording = new RecordingHandler();
     const logger = new MemoryLogger();
-    const registry = new ClientRegistry([broken, recording], logger);
+    const registry = new ClientRegistry([broken, recording], new HostEvents(), logger);
     const session = sessionFor(registry, new FakeAppChannel(['A'], []));
     await registry.connect(session);
     session.receive(JSON.stringify({ method: 'execute', params: { api: 'A', method: 'e', params: 1 } }));
@@ -96,7 +97,7 @@ describe('ClientRegistry', () => {
 
   it('ignores malformed app messages with a warning', async () => {
     const logger = new MemoryLogger();
-    const registry = new ClientRegistry([], logger);
+    const registry = new ClientRegistry([], new HostEvents(), logger);
     const session = sessionFor(registry, new FakeAppChannel([], []), logger);
     session.receive('{not json');
     session.receive(JSON.stringify({ method: 'execute', params: 'nope' }));

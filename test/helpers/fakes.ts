@@ -30,6 +30,7 @@ export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
     host: ['127.0.0.1'],
     ports: { insecure: 0, secure: 0 },
     webSocket: { insecure: false, secure: false, browser: false },
+    api: { port: false },
     certDir: '/nonexistent',
     logLevel: 'debug',
     plugins: {
@@ -38,6 +39,7 @@ export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
       transports: [],
       deviceTransports: [],
       connectionHandlers: [],
+      services: [],
     },
     limits: { maxCsrBytes: 16 * 1024 },
     pluginOptions: {},

@@ -6,6 +6,7 @@ import { ClientRegistry } from '../../src/core/client-registry.js';
 import { type AppClient, ConnectionHandler, type PluginEvent } from '../../src/core/connection-handler.js';
 import { type HostConfig } from '../../src/core/host-config.js';
 import { createHostContainer } from '../../src/host/create-host-container.js';
+import { HttpApiService } from '../../src/plugins/http-api/http-api-service.js';
 import { RSocketTransportService } from '../../src/plugins/rsocket-transport/rsocket-transport-service.js';
 import { WebSocketTransportService } from '../../src/plugins/websocket-transport/websocket-transport-service.js';
 import { MemoryLogger, testConfig } from './fakes.js';
@@ -33,6 +34,8 @@ export class RecordingHandler implements ConnectionHandler {
 
 export interface TestHost {
   ports: { insecure: number; secure: number };
+  /** The HTTP API's port, when the config enables it. */
+  apiPort?: number;
   /** The WebSocket listeners' ports, when the config enables them. */
   wsPorts: { insecure?: number; secure?: number; browser?: number };
   registry: ClientRegistry;
@@ -46,6 +49,12 @@ export interface TestHost {
 export function withWebSocket(config: HostConfig): void {
   config.plugins.transports = ['rsocket', 'websocket'];
   config.webSocket = { insecure: 0, secure: 0, browser: 0 };
+}
+
+/** Enables the HTTP API on an ephemeral port. */
+export function withApi(config: HostConfig): void {
+  config.plugins.services = ['http-api'];
+  config.api = { port: 0 };
 }
 
 /** A real host on 127.0.0.1 with ephemeral ports, a recording handler, and a memory logger. */
@@ -64,7 +73,8 @@ export async function startTestHost(dir: string, change: (config: HostConfig) =>
   await host.start();
   const ports = container.isBound(RSocketTransportService) ? container.get(RSocketTransportService).boundPorts! : { insecure: 0, secure: 0 };
   const wsPorts = container.isBound(WebSocketTransportService) ? container.get(WebSocketTransportService).boundPorts : {};
-  return { ports, wsPorts, registry: container.get(ClientRegistry), handler, logger, config, stop: () => host.stop() };
+  const apiPort = container.isBound(HttpApiService) ? container.get(HttpApiService).boundPort : undefined;
+  return { ports, wsPorts, apiPort, registry: container.get(ClientRegistry), handler, logger, config, stop: () => host.stop() };
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after `timeoutMs`. */

@@ -3,6 +3,7 @@ import { inject, injectable } from 'inversify';
 import { type Disposable, toDisposable } from '../../core/disposable.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
+import { HostEvents } from '../../core/host-events.js';
 import { type HostService } from '../../core/host-service.js';
 import { Logger } from '../../core/logger.js';
 import { adbServerAddress, findAdb } from './adb-location.js';
@@ -43,6 +44,7 @@ export class AndroidDevices implements HostService {
 
   constructor(
     @inject(HostConfig) private readonly config: HostConfig,
+    @inject(HostEvents) private readonly events: HostEvents,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('android');
@@ -163,6 +165,7 @@ export class AndroidDevices implements HostService {
     const wasOnline = known !== undefined && ONLINE.has(known.state);
     entry.state = device.type;
     this.devices.set(device.id, entry);
+    this.events.emit({ type: 'device', at: new Date().toISOString(), transport: 'android', deviceId: device.id, state: device.type });
     if (device.type === 'unauthorized') this.log.warn(`Android device ${device.id} is unauthorized: accept the USB debugging prompt on the device`, { deviceId: device.id });
     if (!ONLINE.has(device.type) || wasOnline) {
       if (!ONLINE.has(device.type)) entry.reversed = [];
@@ -206,6 +209,8 @@ export class AndroidDevices implements HostService {
   }
 
   private remove(serial: string, why: string): void {
-    if (this.devices.delete(serial)) this.log.info('Android device gone', { deviceId: serial, why });
+    if (!this.devices.delete(serial)) return;
+    this.log.info('Android device gone', { deviceId: serial, why });
+    this.events.emit({ type: 'device', at: new Date().toISOString(), transport: 'android', deviceId: serial, state: 'gone' });
   }
 }

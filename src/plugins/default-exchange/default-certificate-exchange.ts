@@ -6,6 +6,7 @@ import { ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
 import { DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
+import { type ExchangeRecord, HostEvents } from '../../core/host-events.js';
 import { Logger } from '../../core/logger.js';
 import { parseCsr } from '../../core/x509/csr.js';
 
@@ -25,6 +26,7 @@ export class DefaultCertificateExchange implements CertificateExchange {
     @multiInject(DeviceTransport) @optional() private readonly transports: DeviceTransport[] | undefined,
     @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
     @inject(HostConfig) private readonly config: HostConfig,
+    @inject(HostEvents) private readonly events: HostEvents,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('exchange');
@@ -46,12 +48,20 @@ export class DefaultCertificateExchange implements CertificateExchange {
       const durationMs = performance.now() - started;
       this.log.info('certificate exchange completed', { ...fields, appId: request.csr.appId, deviceId: target.deviceId, transport: transport.id, ms: Math.round(durationMs) });
       this.diagnostics.exchangeCompleted(query);
+      this.record(input, { ok: true, durationMs, appId: request.csr.appId, deviceId: target.deviceId, transport: transport.id });
       return { ok: true, deviceId: target.deviceId, appId: request.csr.appId, transport: transport.id, durationMs };
     } catch (caught) {
       const error = HostError.is(caught) ? caught : new HostError('internal', `The certificate exchange failed unexpectedly: ${describeError(caught)}`, { cause: caught });
       this.log.warn('certificate exchange failed', { ...fields, kind: error.kind, error: error.message });
-      return { ok: false, error, durationMs: performance.now() - started };
+      const durationMs = performance.now() - started;
+      this.record(input, { ok: false, durationMs, error: error.message });
+      return { ok: false, error, durationMs };
     }
+  }
+
+  private record(input: CertificateExchangeInput, outcome: Pick<ExchangeRecord, 'ok' | 'durationMs' | 'appId' | 'deviceId' | 'transport' | 'error'>): void {
+    const { app, os, device } = input.query;
+    this.events.emit({ type: 'exchange', at: new Date().toISOString(), app, os, device, ...outcome, durationMs: Math.round(outcome.durationMs * 10) / 10 });
   }
 
   private async checkRequest(input: CertificateExchangeInput): Promise<ExchangeRequest> {

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, chromium } from 'playwright-core';
+import { FlipperClient } from '../../src/client/flipper-client.js';
+import { demoPlugin } from '../helpers/demo-plugin.js';
+import { SETUP, rawExchange } from '../helpers/raw-rsocket.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+import { type TestHost, eventually, startTestHost, withApi } from '../helpers/test-host.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/** The dashboard in a real browser (Debian's Chromium driven by playwright-core), against a running host. */
+describe('the dashboard in headless Chromium', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let host: TestHost;
+  let browser: Browser | undefined;
+  const clients: FlipperClient[] = [];
+  const connect = (name: string) => {
+    const client = new FlipperClient({
+      appId: `com.example.${name}`, appName: `Dash ${name}`, os: 'Linux', device: 'box', stateDir: join(dir, name, 'sonar'),
+      host: '127.0.0.1', ports: host.ports, plugins: [demoPlugin()], reconnectMs: 50,
+    });
+    clients.push(client);
+    client.start();
+    return client;
+  };
+
+  before(async () => {
+    ({ path: dir, cleanup } = await makeTempDir());
+    host = await startTestHost(dir, withApi);
+  });
+  after(async () => {
+    await browser?.close();
+    for (const client of clients) await client.stop();
+    await host.stop();
+    await cleanup();
+  });
+
+  it('shows a connected client and a failed exchange, and updates live', async (t) => {
+    if (!existsSync(CHROMIUM)) {
+      console.log(`# SKIP dashboard browser test: ${CHROMIUM} is missing (apt-get install chromium; .ci/run does)`);
+      t.skip('chromium is not installed');
+      return;
+    }
+    connect('first');
+    await eventually(() => host.registry.list().length === 1, 'the first client');
+    await rawExchange(host.ports.insecure, SETUP({ app: 'Broken App' }), JSON.stringify({ method: 'signCertificate', csr: 'not a csr', destination: '/tmp/', medium: 1 })).catch(() => undefined);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage();
+    const token = (await readFile(join(host.config.certDir, 'api.token'), 'utf8')).trim();
+    await page.goto(`http://127.0.0.1:${host.apiPort}/#token=${token}`);
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live', undefined, { timeout: 15_000 });
+
+    assert.match((await page.textContent('#clients'))!, /Dash first/);
+    const exchanges = (await page.textContent('#exchanges'))!;
+    assert.match(exchanges, /Broken App/);
+    assert.match(exchanges, /failed: The CSR is not a PEM certificate request/);
+    assert.match(exchanges, /ok → deviceId "" via desktop/);
+    assert.match((await page.textContent('#certificates'))!, /CN=SonarCA/);
+    assert.equal(await page.evaluate(() => location.hash), '', 'the token is taken out of the address bar');
+
+    connect('second');
+    await page.waitForFunction(() => /Dash second/.test(document.querySelector('#clients')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    clients[0]!.send('demo', 'tick', { n: 42 });
+    await page.waitForFunction(() => /demo\.tick\s+\{"n":42\}/.test(document.querySelector('#log')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    await page.screenshot({ path: join(dir, 'dashboard.png'), fullPage: true });
+    if (process.env.SONARHOST_KEEP_SCREENSHOT) await page.screenshot({ path: process.env.SONARHOST_KEEP_SCREENSHOT, fullPage: true });
+  });
+});
