@@ -1,10 +1,11 @@
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { type AppChannel } from './app-channel.js';
-import { AppSession } from './app-session.js';
+import { AppSession, DEFAULT_REQUEST_TIMEOUT_MS } from './app-session.js';
 import { type ClientQuery, clientIdOf } from './client-query.js';
 import { ClientRegistry } from './client-registry.js';
 import { ConnectionDiagnostics } from './connection-diagnostics.js';
 import { DeviceTransport } from './device-transport.js';
+import { HostConfig } from './host-config.js';
 import { HostError, describeError } from './host-error.js';
 import { Logger } from './logger.js';
 import { csrCommonName, parseCsr } from './x509/csr.js';
@@ -41,6 +42,7 @@ export class AppConnector {
     @inject(ClientRegistry) private readonly registry: ClientRegistry,
     @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
     @multiInject(DeviceTransport) @optional() private readonly deviceTransports: DeviceTransport[] | undefined,
+    @inject(HostConfig) private readonly config: HostConfig,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('connections');
@@ -108,7 +110,7 @@ export class AppConnector {
     const session = new AppSession(clientIdOf(query), query, request.appId, request.channel, {
       onEvent: (s, event) => this.registry.dispatchEvent(s, event),
       onRefreshPlugins: (s) => void this.registry.refreshPlugins(s),
-    }, log);
+    }, log, DEFAULT_REQUEST_TIMEOUT_MS, this.config.limits.maxPendingRequests);
     // Messages from here on reach the session at once: legacy SDKs answer the registration requests by fire-and-forget.
     adopt(session);
     if (session.isClosed) return;

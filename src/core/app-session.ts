@@ -34,7 +34,10 @@ export class AppSession implements AppClient {
     private readonly events: AppSessionEvents,
     private readonly log: Logger,
     private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+    private readonly maxPending = 1000,
   ) {}
+
+  private pendingCount = 0;
 
   plugins(): readonly string[] {
     return this.pluginIds;
@@ -51,10 +54,17 @@ export class AppSession implements AppClient {
 
   async request(method: string, params?: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
     if (this.closed) throw new HostError('protocol-invalid', `The app ${this.query.app} is disconnected.`);
+    if (this.pendingCount >= this.maxPending) {
+      throw new HostError('protocol-invalid', `${this.maxPending} requests to ${this.query.app} are already waiting for an answer; try again when it has caught up.`);
+    }
     const id = this.nextId++;
+    this.pendingCount++;
     const data = JSON.stringify(params === undefined ? { id, method } : { id, method, params });
     const pending = this.query.sdkVersion >= 1 ? this.channel.requestResponse(id, data).then((text) => parseJsonObject(text, `The answer to ${method}`)) : this.legacyRequest(id, data);
-    const response = await withTimeout(pending, timeoutMs, `The app's answer to ${method}`).finally(() => this.legacyPending.delete(id));
+    const response = await withTimeout(pending, timeoutMs, `The app's answer to ${method}`).finally(() => {
+      this.legacyPending.delete(id);
+      this.pendingCount--;
+    });
     return unwrapResponse(response, method);
   }
 

@@ -36,4 +36,15 @@ export interface PluginSelection {
 
 export interface HostLimits {
   maxCsrBytes: number;
+  /** Largest frame or message from an app that completed its handshake (RSocket's format allows 16 MiB). */
+  maxFrameBytes: number;
+  /** Largest frame or message before that (SETUP, signCertificate). */
+  maxUnauthenticatedFrameBytes: number;
+  maxUnauthenticatedConnections: number;
+  maxUnauthenticatedPerSource: number;
+  /** How long a connection may stay unauthenticated (exchange connections never authenticate). */
+  unauthenticatedLifetimeMs: number;
+  exchangesPerMinutePerSource: number;
+  /** Host → app requests waiting for an answer, per connection. */
+  maxPendingRequests: number;
 }

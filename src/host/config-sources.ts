@@ -25,7 +25,16 @@ export function defaultConfig(): HostConfig {
       connectionHandlers: ['event-log'],
       services: ['http-api'],
     },
-    limits: { maxCsrBytes: 16 * 1024 },
+    limits: {
+      maxCsrBytes: 16 * 1024,
+      maxFrameBytes: 0xffffff,
+      maxUnauthenticatedFrameBytes: 64 * 1024,
+      maxUnauthenticatedConnections: 256,
+      maxUnauthenticatedPerSource: 64,
+      unauthenticatedLifetimeMs: 60_000,
+      exchangesPerMinutePerSource: 120,
+      maxPendingRequests: 1000,
+    },
     pluginOptions: {},
   };
 }

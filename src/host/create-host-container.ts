@@ -5,6 +5,7 @@ import { CertificateStore } from '../core/certificate-store.js';
 import { Clock, systemClock } from '../core/clock.js';
 import { ClientRegistry } from '../core/client-registry.js';
 import { ConnectionDiagnostics } from '../core/connection-diagnostics.js';
+import { ConnectionGate } from '../core/connection-gate.js';
 import { Host } from '../core/host.js';
 import { HostConfig, type PluginSelection } from '../core/host-config.js';
 import { HostError } from '../core/host-error.js';
@@ -60,6 +61,7 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
   container.bind(HostEvents).toSelf();
   container.bind(ClientRegistry).toSelf();
   container.bind(AppConnector).toSelf();
+  container.bind(ConnectionGate).toSelf();
   container.bind(ConnectionDiagnostics).toSelf();
 
   await container.loadAsync(...plugins.map((p) => p.module));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { writeIsolatedConfig } from '../helpers/host-config-file.js';
 import { runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -66,7 +67,7 @@ describe('sonarhost certs', () => {
     assert.match(failed.stderr, /sonarhost: The certificate authority in .* is damaged: ca\.key is not a readable RSA private key/);
     assert.equal(await readFile(join(certDir, 'ca.key'), 'utf8'), 'not a key');
 
-    const started = await runCli(['start', '--cert-dir', certDir, '--ports', '40001,40002']);
+    const started = await runCli(['start', '--config', await writeIsolatedConfig(dir, { insecure: 40001, secure: 40002 }), '--cert-dir', certDir]);
     assert.equal(started.code, 1, 'the host refuses to start on a damaged CA');
     assert.match(started.stderr, /--rotate-ca --yes/);
 

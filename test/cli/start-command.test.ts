@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FlipperClient } from '../../src/client/flipper-client.js';
 import { demoPlugin } from '../helpers/demo-plugin.js';
 import { freePorts } from '../helpers/free-ports.js';
+import { writeIsolatedConfig } from '../helpers/host-config-file.js';
 import { CLI_PATH, runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -18,7 +19,8 @@ describe('sonarhost start', () => {
 
   it('serves an app, and on SIGTERM closes its sockets and exits 0', async () => {
     const [insecure, secure] = await freePorts(2);
-    const child = spawn(process.execPath, [CLI_PATH, 'start', '--cert-dir', join(dir, 'certs'), '--ports', `${insecure},${secure}`, '--host', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const config = await writeIsolatedConfig(dir, { insecure: insecure!, secure: secure! });
+    const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
     let logs = '';
     child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
     const exited = once(child, 'exit');
@@ -52,7 +54,7 @@ describe('sonarhost start', () => {
     const blocker = net.createServer().listen(secure, '127.0.0.1');
     await once(blocker, 'listening');
     try {
-      const result = await runCli(['start', '--cert-dir', join(dir, 'certs'), '--ports', `${insecure},${secure}`, '--host', '127.0.0.1']);
+      const result = await runCli(['start', '--config', await writeIsolatedConfig(dir, { insecure: insecure!, secure: secure! })]);
       assert.equal(result.code, 1);
       assert.match(result.stderr, new RegExp(`Port ${secure} on 127\\.0\\.0\\.1 is already in use.*FLIPPER_PORTS="<insecure>,<secure>" or --ports`));
     } finally {

@@ -1,5 +1,6 @@
 import { type Clock } from '../../src/core/clock.js';
 import { type HostConfig } from '../../src/core/host-config.js';
+import { defaultConfig } from '../../src/host/config-sources.js';
 import { type LogRecord, type Logger, SinkLogger } from '../../src/core/logger.js';
 
 /** A clock the test moves by hand. */
@@ -41,7 +42,7 @@ export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
       connectionHandlers: [],
       services: [],
     },
-    limits: { maxCsrBytes: 16 * 1024 },
+    limits: defaultConfig().limits,
     pluginOptions: {},
     ...overrides,
   };

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ContainerModule } from 'inversify';
+import { type Container, ContainerModule } from 'inversify';
 import { type AppSession } from '../../src/core/app-session.js';
 import { type Clock } from '../../src/core/clock.js';
 import { ClientRegistry } from '../../src/core/client-registry.js';
@@ -33,6 +33,7 @@ export class RecordingHandler implements ConnectionHandler {
 }
 
 export interface TestHost {
+  container: Container;
   ports: { insecure: number; secure: number };
   /** The HTTP API's port, when the config enables it. */
   apiPort?: number;
@@ -74,7 +75,7 @@ export async function startTestHost(dir: string, change: (config: HostConfig) =>
   const ports = container.isBound(RSocketTransportService) ? container.get(RSocketTransportService).boundPorts! : { insecure: 0, secure: 0 };
   const wsPorts = container.isBound(WebSocketTransportService) ? container.get(WebSocketTransportService).boundPorts : {};
   const apiPort = container.isBound(HttpApiService) ? container.get(HttpApiService).boundPort : undefined;
-  return { ports, wsPorts, apiPort, registry: container.get(ClientRegistry), handler, logger, config, stop: () => host.stop() };
+  return { container, ports, wsPorts, apiPort, registry: container.get(ClientRegistry), handler, logger, config, stop: () => host.stop() };
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after `timeoutMs`. */

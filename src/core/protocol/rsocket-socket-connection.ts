@@ -17,6 +17,7 @@ export class SocketConnection extends RSocketTcpConnection {
   constructor(
     readonly socket: net.Socket,
     private readonly reportErrors: () => boolean = () => true,
+    private readonly onClosed: () => void = () => undefined,
   ) {
     super(socket);
   }
@@ -28,7 +29,9 @@ export class SocketConnection extends RSocketTcpConnection {
   /** Overrides rsocket-js's private `_close`. */
   protected _close(error?: Error): void {
     rsocketClose.call(this, this.reportErrors() ? error : undefined);
+    // rsocket-js removed every listener, including other owners' 'close' listeners: tell them here.
     this.socket.on('error', () => undefined);
     this.socket.destroySoon();
+    this.onClosed();
   }
 }

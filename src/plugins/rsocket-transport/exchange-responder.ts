@@ -18,6 +18,7 @@ export function createExchangeResponder(
   exchange: CertificateExchange,
   diagnostics: ConnectionDiagnostics,
   log: Logger,
+  allowExchange: () => boolean = () => true,
 ): Partial<Responder<string, string>> {
   const query = parseSetupQuery(setup.data, 'certificate exchange');
   diagnostics.connectionAttempt(query);
@@ -27,6 +28,9 @@ export function createExchangeResponder(
     const request = parseJsonObject(payload.data, 'The signCertificate request');
     if (request.method !== 'signCertificate') {
       throw new HostError('exchange-invalid-request', `Unknown method ${JSON.stringify(request.method)} on the certificate exchange port; expected "signCertificate".`);
+    }
+    if (!allowExchange()) {
+      throw new HostError('exchange-unsupported', 'Too many certificate exchanges from this address in the last minute; try again shortly.');
     }
     const outcome = await exchange.exchange({ query: withRequestMedium(query, request), csr: request.csr, destination: request.destination });
     if (!outcome.ok) throw outcome.error;

@@ -7,6 +7,7 @@ import { CertificateExchange } from '../../core/certificate-exchange.js';
 import { CertificateStore } from '../../core/certificate-store.js';
 import { ClientRegistry } from '../../core/client-registry.js';
 import { ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
+import { ConnectionGate } from '../../core/connection-gate.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
@@ -15,7 +16,10 @@ import { isUnavailableAddress } from '../../core/listen.js';
 import { Logger } from '../../core/logger.js';
 import { createExchangeResponder } from './exchange-responder.js';
 import { createSecureResponder } from './secure-responder.js';
-import { SocketTransportServer, dispatchingSocket } from './socket-transport-server.js';
+import { type SocketAdmission, SocketTransportServer, dispatchingSocket } from './socket-transport-server.js';
+
+/** A TLS handshake that takes longer is abandoned (Node's default is 120 s). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
  * The RSocket transport (doc §1–§2): a plain TCP server for the certificate exchange and a TLS server
@@ -36,6 +40,7 @@ export class RSocketTransportService implements HostService {
     @inject(ClientRegistry) private readonly registry: ClientRegistry,
     @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
     @inject(AppConnector) private readonly connector: AppConnector,
+    @inject(ConnectionGate) private readonly gate: ConnectionGate,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('rsocket');
@@ -43,7 +48,7 @@ export class RSocketTransportService implements HostService {
 
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
-    running.push(toDisposable(() => this.registry.closeAll()), this.diagnostics);
+    running.push(toDisposable(() => this.registry.closeAll()), this.diagnostics, this.gate);
     try {
       const secure = await this.listenEverywhere('secure', this.config.ports.secure, () => this.secureServer(), running);
       const insecure = await this.listenEverywhere('insecure', this.config.ports.insecure, () => this.exchangeServer(), running);
@@ -56,12 +61,12 @@ export class RSocketTransportService implements HostService {
   }
 
   private exchangeServer(): { transport: SocketTransportServer; server: RSocketServer<string, string> } {
-    const transport = new SocketTransportServer((onSocket) => net.createServer(onSocket));
+    const transport = new SocketTransportServer((onSocket) => net.createServer(onSocket), this.admission('RSocket certificate exchange'));
     const server = new RSocketServer<string, string>({
       transport,
       getRequestHandler: (_socket, setup) => {
-        dispatchingSocket(); // marks the SETUP as seen
-        return createExchangeResponder(setup, this.exchange, this.diagnostics, this.log);
+        const source = dispatchingSocket()?.remoteAddress; // also marks the SETUP as seen
+        return createExchangeResponder(setup, this.exchange, this.diagnostics, this.log, () => this.gate.allowExchange(source));
       },
       errorHandler: (error) => this.log.debug('exchange connection error', { error: error.message }),
     });
@@ -71,16 +76,25 @@ export class RSocketTransportService implements HostService {
   private secureServer(): { transport: SocketTransportServer; server: RSocketServer<string, string> } {
     const { key, cert, ca } = this.certificates.serverCredentials();
     const transport = new SocketTransportServer((onSocket) => {
-      const server = tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true }, onSocket);
-      server.on('tlsClientError', (error) => this.log.debug('refused a TLS client', { error: error.message, code: (error as NodeJS.ErrnoException).code }));
+      const server = tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, onSocket);
+      server.on('tlsClientError', (error, socket) => this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
       return server;
-    });
+    }, this.admission('RSocket secure'));
     const server = new RSocketServer<string, string>({
       transport,
-      getRequestHandler: (socket, setup) => createSecureResponder(socket, setup, dispatchingSocket() as tls.TLSSocket | undefined, this.connector),
+      getRequestHandler: (socket, setup) => {
+        const tlsSocket = dispatchingSocket() as tls.TLSSocket | undefined;
+        const responder = createSecureResponder(socket, setup, tlsSocket, this.connector);
+        this.gate.authenticated(tlsSocket); // certificate and SETUP agree: larger frames, no lifetime limit
+        return responder;
+      },
       errorHandler: (error) => this.log.debug('secure connection error', { error: error.message }),
     });
     return { transport, server };
+  }
+
+  private admission(listener: string): SocketAdmission {
+    return { gate: this.gate, listener, limits: this.config.limits };
   }
 
   /** Listens on each bind address; returns the bound port (the same on every address). */

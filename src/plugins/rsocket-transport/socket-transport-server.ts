@@ -2,6 +2,8 @@ import type * as net from 'node:net';
 import { type TransportServer } from 'rsocket-core';
 import { Flowable } from 'rsocket-flowable';
 import { type DuplexConnection, type ISubscriber } from 'rsocket-types';
+import { type ConnectionGate } from '../../core/connection-gate.js';
+import { type HostLimits } from '../../core/host-config.js';
 import { listen } from '../../core/listen.js';
 import { SocketConnection } from '../../core/protocol/rsocket-socket-connection.js';
 
@@ -23,32 +25,56 @@ export function dispatchingSocket(): net.Socket | undefined {
   return currentSocket;
 }
 
+export interface SocketAdmission {
+  gate: ConnectionGate;
+  /** Listener name for logs. */
+  listener: string;
+  limits: Pick<HostLimits, 'maxFrameBytes' | 'maxUnauthenticatedFrameBytes'>;
+}
+
 export class SocketTransportServer implements TransportServer {
   private subscriber: ISubscriber<DuplexConnection> | undefined;
   private readonly sockets = new Set<net.Socket>();
   readonly server: net.Server;
 
   /** `createServer` is `net.createServer` or a `tls.createServer` with options, given our socket handler. */
-  constructor(createServer: (onSocket: (socket: net.Socket) => void) => net.Server) {
+  constructor(
+    createServer: (onSocket: (socket: net.Socket) => void) => net.Server,
+    private readonly admission: SocketAdmission,
+  ) {
     this.server = createServer((socket) => this.onSocket(socket));
   }
 
   private onSocket(socket: net.Socket): void {
     socket.setNoDelay(true);
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined); // reported through the connection; never an uncaught 'error'
     if (!this.subscriber) {
       socket.destroy();
       return;
     }
-    const connection = new SocketConnection(socket, () => setUpSockets.has(socket));
+    const { gate, listener, limits } = this.admission;
+    if (!gate.admit(socket, listener)) return;
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    const connection = new SocketConnection(socket, () => setUpSockets.has(socket), () => {
+      this.sockets.delete(socket);
+      gate.closed(socket);
+    });
     const handleData = (connection as unknown as { _handleData: (chunk: Buffer) => void })._handleData;
     socket.removeListener('data', handleData);
     const firstFrame = new FirstFrameCheck();
+    // rsocket-js buffers a frame until it is complete, whatever length it declares: check lengths first.
+    const sizes = new FrameSizeGuard(() => (gate.isAuthenticated(socket) ? limits.maxFrameBytes : limits.maxUnauthenticatedFrameBytes));
     socket.on('data', (chunk: Buffer) => {
       if (!firstFrame.accepts(chunk)) {
         // rsocket-js 0.0.27 reports a non-SETUP first frame to console.error and leaves the socket open.
+        gate.refuse(socket.remoteAddress ?? 'unknown', 'first frame is not SETUP');
+        socket.destroy();
+        return;
+      }
+      const oversized = sizes.check(chunk);
+      if (oversized !== undefined) {
+        gate.refuse(socket.remoteAddress ?? 'unknown', `frame of ${oversized} bytes over the limit`);
         socket.destroy();
         return;
       }
@@ -88,6 +114,38 @@ export class SocketTransportServer implements TransportServer {
 
   get connectionCount(): number {
     return this.sockets.size;
+  }
+}
+
+/**
+ * Follows the 24-bit length prefixes across chunks and reports the first declared length over the
+ * limit (the limit may change when the connection authenticates).
+ */
+class FrameSizeGuard {
+  private header = Buffer.alloc(0);
+  private remaining = 0;
+
+  constructor(private readonly limit: () => number) {}
+
+  check(chunk: Buffer): number | undefined {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, chunk.length - offset);
+        this.remaining -= take;
+        offset += take;
+        continue;
+      }
+      const need = 3 - this.header.length;
+      this.header = Buffer.concat([this.header, chunk.subarray(offset, offset + need)]);
+      offset += Math.min(need, chunk.length - offset);
+      if (this.header.length < 3) return undefined;
+      const length = this.header.readUIntBE(0, 3);
+      this.header = Buffer.alloc(0);
+      if (length > this.limit()) return length;
+      this.remaining = length;
+    }
+    return undefined;
   }
 }
 

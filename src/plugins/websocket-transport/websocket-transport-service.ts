@@ -8,6 +8,7 @@ import { AppConnector, type ConnectedApp } from '../../core/app-connector.js';
 import { CertificateExchange } from '../../core/certificate-exchange.js';
 import { CertificateStore } from '../../core/certificate-store.js';
 import { ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
+import { ConnectionGate } from '../../core/connection-gate.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
@@ -22,7 +23,8 @@ type Listener = 'insecure' | 'secure' | 'browser';
 
 /** Close codes as upstream uses them. */
 const INTERNAL_ERROR = 1011;
-const MAX_PAYLOAD = 64 * 1024 * 1024;
+/** An upgrade (and, on 9088, the TLS handshake) that takes longer is dropped. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** js-flipper in Node must send one of these Origin prefixes (WebSocket doc §7.2). */
 const BROWSER_ORIGINS = ['localhost:', 'http://localhost:'];
 
@@ -46,6 +48,7 @@ export class WebSocketTransportService implements HostService {
     @inject(CertificateExchange) private readonly exchange: CertificateExchange,
     @inject(AppConnector) private readonly connector: AppConnector,
     @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
+    @inject(ConnectionGate) private readonly gate: ConnectionGate,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('websocket');
@@ -67,11 +70,16 @@ export class WebSocketTransportService implements HostService {
   }
 
   private createServer(listener: Listener): net.Server {
-    if (listener !== 'secure') return http.createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n'));
+    if (listener !== 'secure') {
+      const server = http.createServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('WebSocket only\n'));
+      server.headersTimeout = HANDSHAKE_TIMEOUT_MS; // an upgrade request trickled in slowly is dropped
+      server.requestTimeout = HANDSHAKE_TIMEOUT_MS;
+      return server;
+    }
     const { key, cert, ca } = this.certificates.serverCredentials();
     // `ca` makes OpenSSL send the chain [server, CA], which the WebSocket-era Android SDK requires.
-    const server = https.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true }, (_req, res) => res.writeHead(426).end());
-    server.on('tlsClientError', (error) => this.log.debug('refused a TLS client', { error: error.message }));
+    const server = https.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, (_req, res) => res.writeHead(426).end());
+    server.on('tlsClientError', (error, socket) => this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
     return server;
   }
 
@@ -82,14 +90,17 @@ export class WebSocketTransportService implements HostService {
       const server = this.createServer(listener);
       const wss = new WebSocketServer({
         server: server as http.Server,
-        maxPayload: MAX_PAYLOAD,
+        // Before its identity is proven a client may send only small messages (the signCertificate request).
+        maxPayload: listener === 'insecure' ? this.config.limits.maxUnauthenticatedFrameBytes : this.config.limits.maxFrameBytes,
         verifyClient: listener === 'browser' ? (info: { origin?: string }) => this.originAllowed(info.origin) : undefined,
       });
       wss.on('connection', (socket, request) => this.accept(listener, socket, request));
       wss.on('error', (error) => this.log.debug('websocket server error', { listener, error: error.message }));
       const sockets = new Set<net.Socket>();
-      server.on('connection', (socket: net.Socket) => {
+      // The secure server's 'connection' comes before the TLS handshake; all three start unauthenticated.
+      server.on(listener === 'secure' ? 'secureConnection' : 'connection', (socket: net.Socket) => {
         socket.setNoDelay(true);
+        if (!this.gate.admit(socket, `WebSocket ${listener}`)) return;
         sockets.add(socket);
         socket.once('close', () => sockets.delete(socket));
       });
@@ -134,7 +145,7 @@ export class WebSocketTransportService implements HostService {
       socket.close(INTERNAL_ERROR, describeError(error).slice(0, 120));
       return;
     }
-    if (listener === 'insecure') return this.acceptExchange(socket, identity.query);
+    if (listener === 'insecure') return this.acceptExchange(socket, identity.query, request.socket.remoteAddress);
     try {
       const appId =
         listener === 'secure'
@@ -146,6 +157,7 @@ export class WebSocketTransportService implements HostService {
       const app = this.connector.connect({ query: identity.query, appId, csr: identity.csr, csrPath: identity.csrPath, channel });
       ref.app = app;
       socket.on('close', () => app.closed());
+      this.gate.authenticated(request.socket);
     } catch (error) {
       this.log.warn('refused a WebSocket connection', { listener, app: identity.query.app, error: describeError(error) });
       socket.close(INTERNAL_ERROR, describeError(error).slice(0, 120));
@@ -153,7 +165,7 @@ export class WebSocketTransportService implements HostService {
   }
 
   /** The insecure port: one `signCertificate` text frame, answered by exactly one frame. */
-  private acceptExchange(socket: WebSocket, query: ReturnType<typeof parseWebSocketQuery>['query']): void {
+  private acceptExchange(socket: WebSocket, query: ReturnType<typeof parseWebSocketQuery>['query'], source: string | undefined): void {
     this.diagnostics.connectionAttempt(query);
     let answered = false;
     socket.on('message', (data) => {
@@ -170,6 +182,11 @@ export class WebSocketTransportService implements HostService {
       }
       if (message.method !== 'signCertificate' || answered) return;
       answered = true;
+      if (!this.gate.allowExchange(source)) {
+        this.log.warn('refused a certificate exchange: too many from this address in the last minute', { app: query.app, source });
+        socket.send('{}');
+        return;
+      }
       void this.exchange.exchange({ query, csr: message.csr, destination: message.destination }).then((outcome) => {
         // On failure `{}` (as upstream since v0.245) so the SDK retries instead of waiting forever; the reason is logged.
         socket.send(JSON.stringify(outcome.ok ? { deviceId: outcome.deviceId } : {}));
