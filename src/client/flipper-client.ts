@@ -19,8 +19,13 @@ export interface FlipperClientOptions {
   /** `Android`, `iOS`, `MacOS`, `Windows` or `Linux`. */
   os: string;
   device: string;
-  /** The app's private certificate folder (`…/sonar/`). */
+  /** The app's private certificate folder (`…/sonar/`), where this client reads and writes its files. */
   stateDir: string;
+  /**
+   * The same folder as the host should name it, when the app's filesystem is seen from elsewhere
+   * (an app "on a device" whose files this process reaches through a mapped folder). Default: stateDir.
+   */
+  reportedStateDir?: string;
   host?: string;
   ports?: { insecure: number; secure: number };
   plugins?: ClientPlugin[];
@@ -47,7 +52,7 @@ const PORT_CLOSED = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENET
  */
 export class FlipperClient extends EventEmitter {
   readonly state: StateFolder;
-  private readonly options: Required<Omit<FlipperClientOptions, 'plugins'>> & { plugins: ClientPlugin[] };
+  private readonly options: Required<Omit<FlipperClientOptions, 'plugins' | 'reportedStateDir'>> & Pick<FlipperClientOptions, 'reportedStateDir'> & { plugins: ClientPlugin[] };
   private readonly responder: PluginResponder;
   private failures = 0;
   private link: SecureLink | undefined;
@@ -136,7 +141,7 @@ export class FlipperClient extends EventEmitter {
       const csr = await createCsr(this.options.appId, keys);
       await this.state.writeKeyAndCsr(await exportPkcs1PrivateKeyPem(keys.privateKey), csr);
       this.failures = 0;
-      const request = { method: 'signCertificate', csr, destination: this.state.path, medium: this.options.medium, timestamp: Date.now() };
+      const request = { method: 'signCertificate', csr, destination: this.reportedPath(), medium: this.options.medium, timestamp: Date.now() };
       const answer = JSON.parse((await link.request(JSON.stringify(request))) || '{}') as Record<string, unknown>;
       if (typeof answer.deviceId !== 'string') throw new Error('the host answered without a deviceId (it logs why)');
       const config = { deviceId: answer.deviceId, medium: this.options.medium };
@@ -171,8 +176,8 @@ export class FlipperClient extends EventEmitter {
     try {
       link =
         transport === 'websocket'
-          ? await openWebSocketSecure(host, ports.secure, material, buildWebSocketQuery(this.query(deviceId), { appId: this.options.appId, csr: material.csr, csrPath: this.state.path }), handlers)
-          : await openRSocketSecure(host, ports.secure, material, { csr: material.csr, csr_path: this.state.path, ...this.identity(deviceId) }, handlers);
+          ? await openWebSocketSecure(host, ports.secure, material, buildWebSocketQuery(this.query(deviceId), { appId: this.options.appId, csr: material.csr, csrPath: this.reportedPath() }), handlers)
+          : await openRSocketSecure(host, ports.secure, material, { csr: material.csr, csr_path: this.reportedPath(), ...this.identity(deviceId) }, handlers);
     } catch (error) {
       this.connectFailed(error, 'secure connection');
       return;
@@ -216,6 +221,11 @@ export class FlipperClient extends EventEmitter {
 
   private sendMessage(message: Record<string, unknown>): void {
     this.link?.send(message);
+  }
+
+  private reportedPath(): string {
+    const path = this.options.reportedStateDir ?? this.state.path;
+    return path.endsWith('/') ? path : path + '/';
   }
 
   private query(deviceId: string): ClientQuery {

@@ -19,8 +19,10 @@ export class AdbBridge {
   constructor(
     readonly adbPath: string,
     readonly address: AdbServerAddress,
+    startServer = true,
   ) {
-    this.client = Adb.createClient({ host: address.host, port: address.port, bin: adbPath });
+    // adbkit runs `<bin> -P <port> start-server` when the server is down; `false` makes that fail instead.
+    this.client = Adb.createClient({ host: address.host, port: address.port, bin: startServer ? adbPath : 'false' });
   }
 
   async listDevices(): Promise<Device[]> {

@@ -101,8 +101,8 @@ export class AndroidDeviceTransport implements DeviceTransport {
   }
 
   private async find(csr: ParsedCsr, destination: string): Promise<Match> {
-    this.devices.bridge(); // throws the reason (adb not found, …) when Android support is off
-    const all = this.devices.list();
+    // Ask adb now rather than trusting the tracker: adb 29 does not always push a change to "unauthorized".
+    const all = (await this.devices.bridge().listDevices()).map((d) => ({ serial: d.id, state: d.type }));
     if (all.length === 0) throw new HostError('device-not-found', 'No Android devices are connected (`adb devices` lists none). Connect a device or start an emulator.');
     const online = all.filter((d) => d.state === 'device' || d.state === 'emulator');
     const probes: Probe[] = await Promise.all(online.map((d) => this.probe(d.serial, csr, destination)));

@@ -25,6 +25,11 @@ const MAX_BACKOFF_MS = 10_000;
 
 export interface AndroidOptions {
   adbPath?: string;
+  /** The adb server to use (default: ADB_SERVER_SOCKET, ANDROID_ADB_SERVER_PORT, else 127.0.0.1:5037). */
+  adbServerHost?: string;
+  adbServerPort?: number;
+  /** Start the adb server when it is not running (default true, as adb itself does). */
+  startServer?: boolean;
 }
 
 /**
@@ -73,7 +78,8 @@ export class AndroidDevices implements HostService {
     if (this.bridgeValue) return this.bridgeValue;
     const options = (this.config.pluginOptions.android ?? {}) as AndroidOptions;
     try {
-      this.bridgeValue = new AdbBridge(await findAdb(options.adbPath, process.env), adbServerAddress(process.env));
+      const address = options.adbServerPort !== undefined ? { host: options.adbServerHost ?? '127.0.0.1', port: options.adbServerPort } : adbServerAddress(process.env);
+      this.bridgeValue = new AdbBridge(await findAdb(options.adbPath, process.env), address, options.startServer ?? true);
       return this.bridgeValue;
     } catch (error) {
       this.unavailable = HostError.is(error) ? error : new HostError('device-unavailable', describeError(error));
@@ -162,11 +168,13 @@ export class AndroidDevices implements HostService {
   private async update(device: Device): Promise<void> {
     const known = this.devices.get(device.id);
     const entry: AndroidDevice = known ?? { serial: device.id, state: device.type, reversed: [] };
-    const wasOnline = known !== undefined && ONLINE.has(known.state);
+    const previous = known?.state;
+    const wasOnline = previous !== undefined && ONLINE.has(previous);
     entry.state = device.type;
     this.devices.set(device.id, entry);
     this.events.emit({ type: 'device', at: new Date().toISOString(), transport: 'android', deviceId: device.id, state: device.type });
-    if (device.type === 'unauthorized') this.log.warn(`Android device ${device.id} is unauthorized: accept the USB debugging prompt on the device`, { deviceId: device.id });
+    if (device.type === 'offline') this.recheckSoon(device.id);
+    if (device.type === 'unauthorized' && previous !== 'unauthorized') this.log.warn(`Android device ${device.id} is unauthorized: accept the USB debugging prompt on the device`, { deviceId: device.id });
     if (!ONLINE.has(device.type) || wasOnline) {
       if (!ONLINE.has(device.type)) entry.reversed = [];
       return;
@@ -181,6 +189,22 @@ export class AndroidDevices implements HostService {
     }
     await this.setUpReverse(entry);
     this.log.info('Android device online', { deviceId: device.id, model: entry.model, apiLevel: entry.apiLevel, reversed: entry.reversed });
+  }
+
+  /**
+   * adb 29 does not always push the change from "offline" to "unauthorized" (a device waiting for the
+   * user to accept the debugging prompt) to trackers: ask again a few times so the user gets the hint.
+   */
+  private recheckSoon(serial: string, attempt = 0): void {
+    if (attempt >= 5 || this.stopped) return;
+    const timer = setTimeout(async () => {
+      const entry = this.devices.get(serial);
+      if (!entry || entry.state !== 'offline' || this.stopped) return;
+      const now = (await this.bridgeValue?.listDevices().catch(() => []))?.find((d) => d.id === serial);
+      if (now && now.type !== entry.state) await this.update(now);
+      else this.recheckSoon(serial, attempt + 1);
+    }, 1000 * (attempt + 1));
+    timer.unref();
   }
 
   /** `adb reverse tcp:P tcp:P` for the ports apps dial on the device, so `localhost` reaches this host. */
