@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FlipperClient } from '../../src/client/flipper-client.js';
 import { createCsr } from '../../src/core/x509/csr.js';
-import { exportPrivateKeyPem, generateRsaKeyPair } from '../../src/core/x509/webcrypto.js';
+import { RSA_SIGNING, exportPrivateKeyPem, generateRsaKeyPair, importRsaPrivateKeyPem, x509 } from '../../src/core/x509/webcrypto.js';
+import { ConnectionGate } from '../../src/core/connection-gate.js';
 import { FileCertificateStore } from '../../src/plugins/file-certificate-store/file-certificate-store.js';
 import { demoPlugin } from '../helpers/demo-plugin.js';
 import { ManualClock, MemoryLogger, testConfig } from '../helpers/fakes.js';
@@ -80,6 +81,55 @@ describe('what the RSocket servers refuse, while they keep serving a connected a
       past.advanceDays(-400);
       const outcome = await rawSecureAttempt(host.ports.secure, await material(await storeAt(host.config.certDir, past)), await secureSetup());
       assert.equal(outcome.accepted, false);
+    });
+
+    it('refuses a certificate that is not yet valid', async () => {
+      const future = new ManualClock();
+      future.advanceDays(3);
+      const outcome = await rawSecureAttempt(host.ports.secure, await material(await storeAt(host.config.certDir, future)), await secureSetup());
+      assert.equal(outcome.accepted, false);
+    });
+
+    it('refuses a self-signed client certificate', async () => {
+      const selfSigned = await x509.X509CertificateGenerator.createSelfSigned({
+        serialNumber: '01', name: 'CN=com.example.raw', keys, signingAlgorithm: RSA_SIGNING,
+        notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 86_400_000),
+        extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])],
+      });
+      const outcome = await rawSecureAttempt(host.ports.secure, { key: keyPem, cert: selfSigned.toString('pem'), ca: (await storeAt(host.config.certDir)).caCertificatePem() }, await secureSetup());
+      assert.equal(outcome.accepted, false);
+    });
+
+    it('refuses a certificate from our CA without the clientAuth purpose', async () => {
+      const caKeys = await importRsaPrivateKeyPem(await readFile(join(host.config.certDir, 'ca.key'), 'utf8'));
+      const caCert = new x509.X509Certificate(await readFile(join(host.config.certDir, 'ca.crt'), 'utf8'));
+      const serverOnly = await x509.X509CertificateGenerator.create({
+        serialNumber: '7f01', subject: 'CN=com.example.raw', issuer: caCert.subjectName, publicKey: keys.publicKey, signingKey: caKeys.privateKey, signingAlgorithm: RSA_SIGNING,
+        notBefore: new Date(Date.now() - 86_400_000), notAfter: new Date(Date.now() + 86_400_000),
+        extensions: [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]), await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey)],
+      });
+      const outcome = await rawSecureAttempt(host.ports.secure, { key: keyPem, cert: serverOnly.toString('pem'), ca: caCert.toString('pem') }, await secureSetup());
+      assert.equal(outcome.accepted, false);
+    });
+
+    it('refuses a certificate issued by a CA that was rotated away', async () => {
+      const copy = await makeTempDir();
+      try {
+        // The same folder as it was before a rotation: same subject, other key.
+        const before = await storeAt(copy.path);
+        const old = await material(before);
+        const outcome = await rawSecureAttempt(host.ports.secure, { ...old, ca: (await storeAt(host.config.certDir)).caCertificatePem() }, await secureSetup());
+        assert.equal(outcome.accepted, false);
+      } finally {
+        await copy.cleanup();
+      }
+    });
+
+    it('counted every refusal and logged them once for this source', async () => {
+      const gate = host.container.get(ConnectionGate);
+      const tls = [...gate.refusalCounts.entries()].filter(([reason]) => reason.startsWith('TLS:')).reduce((n, [, c]) => n + c, 0);
+      assert.ok(tls >= 5, `TLS refusals counted: ${tls}`);
+      assert.equal(host.logger.records.filter((r) => r.message.startsWith('refused') && r.message.includes('connection attempt') && r.fields.source === '127.0.0.1').length, 1);
     });
 
     it('refuses a certificate issued to app A that claims to be app B', async () => {

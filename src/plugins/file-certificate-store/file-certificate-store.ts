@@ -25,6 +25,7 @@ import {
 import { checkCertificateFolder } from './certificate-folder-check.js';
 import { type FilePair, exists, recoverPair, writePair } from './paired-files.js';
 import { SerialFile } from './serial-file.js';
+import { unwritable } from './write-error.js';
 
 interface Loaded {
   ca: CertificateAuthorityKeys;
@@ -239,7 +240,7 @@ export class FileCertificateStore implements CertificateStore {
   private async writeCa(keys: CryptoKeyPair, keyPem: string): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
     const certificate = await createCaCertificate(keys, await this.serials.next(), this.clock.now());
     const pem = certificate.toString('pem') + '\n';
-    await writePair(this.caFiles, keyPem, pem);
+    await this.write(this.caFiles, keyPem, pem);
     return { ca: { certificate, keys }, pem };
   }
 
@@ -280,9 +281,16 @@ export class FileCertificateStore implements CertificateStore {
     const certificate = await issueServerCertificate(ca, keys.publicKey, await this.serials.next(), this.clock.now());
     const keyPem = await exportPrivateKeyPem(keys.privateKey);
     const certPem = certificate.toString('pem') + '\n';
-    await writePair(this.serverFiles, keyPem, certPem);
+    await this.write(this.serverFiles, keyPem, certPem);
     this.noteRenewal(`issued a new server certificate: ${reason}`, renewals);
     return { certificate, keyPem, certPem };
+  }
+
+  /** Writes a key and certificate pair; a full or read-only disk becomes an error that says what to do. */
+  private async write(pair: FilePair, keyPem: string, certPem: string): Promise<void> {
+    await writePair(pair, keyPem, certPem).catch((error: unknown) => {
+      throw unwritable(pair.certPath, error);
+    });
   }
 
   private noteRenewal(message: string, renewals: string[]): void {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../core/atomic-file.js';
+import { unwritable } from './write-error.js';
 
 /**
  * The serial counter shared by the server certificate and every client certificate, kept in
@@ -23,7 +24,9 @@ export class SerialFile {
     const current = await this.read();
     const next = current === undefined ? initialSerial() : current + 1n;
     const hex = toHex(next);
-    await writeFileAtomic(this.path, hex + '\n', 0o600);
+    await writeFileAtomic(this.path, hex + '\n', 0o600).catch((error: unknown) => {
+      throw unwritable(this.path, error);
+    });
     return hex;
   }
 
