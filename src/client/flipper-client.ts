@@ -135,6 +135,10 @@ export class FlipperClient extends EventEmitter {
       this.connectFailed(error, 'certificate exchange');
       return;
     }
+    if (this.stopped) {
+      link.close();
+      return;
+    }
     try {
       await this.state.reset();
       const keys = await generateRsaKeyPair();
@@ -180,6 +184,11 @@ export class FlipperClient extends EventEmitter {
           : await openRSocketSecure(host, ports.secure, material, { csr: material.csr, csr_path: this.reportedPath(), ...this.identity(deviceId) }, handlers);
     } catch (error) {
       this.connectFailed(error, 'secure connection');
+      return;
+    }
+    if (this.stopped) {
+      // stop() ran while this connection was being opened: it found no link to close.
+      link.close();
       return;
     }
     this.link = link;

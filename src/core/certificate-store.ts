@@ -22,6 +22,11 @@ export interface CertificateStore {
   renewServerCertificate(reason: string): Promise<void>;
   /** Deliberately replaces the CA (new key): every device must redo the certificate exchange. */
   rotateCertificateAuthority(reason: string): Promise<void>;
+  /**
+   * Applies the renewal rules again while the host runs (the server certificate nears its end, the CA
+   * certificate gets old). `renewals` is empty when nothing changed.
+   */
+  refresh?(): Promise<CertificateReport>;
   /** Read-only health checks for `sonarhost doctor`: nothing is created or renewed. */
   check?(): Promise<HealthCheck[]>;
 }

@@ -7,7 +7,9 @@ export type HostEvent =
   | { type: 'client-connected'; at: string; client: ClientInfo }
   | { type: 'client-disconnected'; at: string; clientId: string }
   | { type: 'plugin-event'; at: string; clientId: string; plugin: string; method: string; params: unknown }
-  | { type: 'device'; at: string; transport: string; deviceId: string; state: string };
+  | { type: 'device'; at: string; transport: string; deviceId: string; state: string }
+  /** The server certificate or CA certificate was renewed: TLS listeners load the new credentials. */
+  | { type: 'credentials-changed'; at: string; renewals: string[] };
 
 export interface ExchangeRecord {
   at: string;

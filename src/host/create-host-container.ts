@@ -1,5 +1,7 @@
 import { Container, type ContainerModule } from 'inversify';
 import { AppConnector } from '../core/app-connector.js';
+import { CertificateRenewal } from '../core/certificate-renewal.js';
+import { HostService } from '../core/host-service.js';
 import { CertificateExchange } from '../core/certificate-exchange.js';
 import { CertificateStore } from '../core/certificate-store.js';
 import { Clock, systemClock } from '../core/clock.js';
@@ -62,6 +64,8 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
   container.bind(ClientRegistry).toSelf();
   container.bind(AppConnector).toSelf();
   container.bind(ConnectionGate).toSelf();
+  container.bind(CertificateRenewal).toSelf();
+  container.bind(HostService).toService(CertificateRenewal);
   container.bind(ConnectionDiagnostics).toSelf();
 
   await container.loadAsync(...plugins.map((p) => p.module));

@@ -69,6 +69,13 @@ export class FileCertificateStore implements CertificateStore {
     return this.preparing;
   }
 
+  async refresh(): Promise<CertificateReport> {
+    await this.prepare();
+    const report = await this.load();
+    this.preparing = Promise.resolve(report);
+    return report;
+  }
+
   serverCredentials(): ServerCredentials {
     return this.require().credentials;
   }

@@ -11,6 +11,7 @@ import { ConnectionGate } from '../../core/connection-gate.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
+import { HostEvents } from '../../core/host-events.js';
 import { type HostService } from '../../core/host-service.js';
 import { isUnavailableAddress } from '../../core/listen.js';
 import { Logger } from '../../core/logger.js';
@@ -30,6 +31,7 @@ export class RSocketTransportService implements HostService {
   readonly id = 'rsocket';
   readonly phase = 'servers' as const;
   private readonly log: Logger;
+  private readonly tlsServers = new Set<tls.Server>();
   /** The ports actually bound (differs from the config when it asks for port 0). */
   boundPorts: { insecure: number; secure: number } | undefined;
 
@@ -41,6 +43,7 @@ export class RSocketTransportService implements HostService {
     @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
     @inject(AppConnector) private readonly connector: AppConnector,
     @inject(ConnectionGate) private readonly gate: ConnectionGate,
+    @inject(HostEvents) private readonly events: HostEvents,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('rsocket');
@@ -48,6 +51,11 @@ export class RSocketTransportService implements HostService {
 
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
+    running.push(this.events.subscribe((event) => {
+      if (event.type !== 'credentials-changed') return;
+      for (const server of this.tlsServers) server.setSecureContext(this.certificates.serverCredentials());
+      this.log.info('the secure listeners use the renewed certificates');
+    }));
     running.push(toDisposable(() => this.registry.closeAll()), this.diagnostics, this.gate);
     try {
       const secure = await this.listenEverywhere('secure', this.config.ports.secure, () => this.secureServer(), running);
@@ -77,6 +85,8 @@ export class RSocketTransportService implements HostService {
     const { key, cert, ca } = this.certificates.serverCredentials();
     const transport = new SocketTransportServer((onSocket) => {
       const server = tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, onSocket);
+      this.tlsServers.add(server);
+      server.once('close', () => this.tlsServers.delete(server));
       server.on('tlsClientError', (error, socket) => this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
       return server;
     }, this.admission('RSocket secure'));

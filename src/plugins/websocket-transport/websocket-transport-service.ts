@@ -12,6 +12,7 @@ import { ConnectionGate } from '../../core/connection-gate.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
+import { HostEvents } from '../../core/host-events.js';
 import { type HostService } from '../../core/host-service.js';
 import { isUnavailableAddress, listen } from '../../core/listen.js';
 import { Logger } from '../../core/logger.js';
@@ -39,6 +40,7 @@ export class WebSocketTransportService implements HostService {
   readonly id = 'websocket';
   readonly phase = 'servers' as const;
   private readonly log: Logger;
+  private readonly tlsServers = new Set<https.Server>();
   /** Ports actually bound, per listener (differs from the config when it asks for port 0). */
   readonly boundPorts: Partial<Record<Listener, number>> = {};
 
@@ -49,6 +51,7 @@ export class WebSocketTransportService implements HostService {
     @inject(AppConnector) private readonly connector: AppConnector,
     @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
     @inject(ConnectionGate) private readonly gate: ConnectionGate,
+    @inject(HostEvents) private readonly events: HostEvents,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('websocket');
@@ -56,6 +59,9 @@ export class WebSocketTransportService implements HostService {
 
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
+    running.push(this.events.subscribe((event) => {
+      if (event.type === 'credentials-changed') for (const server of this.tlsServers) server.setSecureContext(this.certificates.serverCredentials());
+    }));
     try {
       for (const listener of ['secure', 'insecure', 'browser'] as const) {
         const port = this.config.webSocket[listener];
@@ -80,6 +86,8 @@ export class WebSocketTransportService implements HostService {
     // `ca` makes OpenSSL send the chain [server, CA], which the WebSocket-era Android SDK requires.
     const server = https.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, (_req, res) => res.writeHead(426).end());
     server.on('tlsClientError', (error, socket) => this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+    this.tlsServers.add(server);
+    server.once('close', () => this.tlsServers.delete(server));
     return server;
   }
 
