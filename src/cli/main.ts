@@ -2,18 +2,13 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { HostError } from '../core/host-error.js';
-import { CERTS_HELP, certsCommand } from './certs-command.js';
-import { CONFIG_HELP, configCommand } from './config-command.js';
-import { DEVICES_HELP, devicesCommand } from './devices-command.js';
-import { DOCTOR_HELP, doctorCommand } from './doctor-command.js';
-import { START_HELP, startCommand } from './start-command.js';
-
-const COMMANDS: Record<string, { run: (args: string[]) => Promise<number>; help: string; summary: string }> = {
-  start: { run: startCommand, help: START_HELP, summary: 'run the host (the default command)' },
-  certs: { run: certsCommand, help: CERTS_HELP, summary: 'show, renew or rotate the certificates' },
-  devices: { run: devicesCommand, help: DEVICES_HELP, summary: 'list Android devices and iOS simulators' },
-  doctor: { run: doctorCommand, help: DOCTOR_HELP, summary: 'check ports, certificates, adb and simulators, and say how to fix problems' },
-  config: { run: configCommand, help: CONFIG_HELP, summary: 'print the effective configuration and where each value came from' },
+// Commands load on demand: `sonarhost --version` or `certs` need not load the transports and platforms.
+const COMMANDS: Record<string, { load: () => Promise<(args: string[]) => Promise<number>>; summary: string }> = {
+  start: { load: async () => (await import('./start-command.js')).startCommand, summary: 'run the host (the default command)' },
+  certs: { load: async () => (await import('./certs-command.js')).certsCommand, summary: 'show, renew or rotate the certificates' },
+  devices: { load: async () => (await import('./devices-command.js')).devicesCommand, summary: 'list Android devices and iOS simulators' },
+  doctor: { load: async () => (await import('./doctor-command.js')).doctorCommand, summary: 'check ports, certificates, adb and simulators, and say how to fix problems' },
+  config: { load: async () => (await import('./config-command.js')).configCommand, summary: 'print the effective configuration and where each value came from' },
 };
 
 const USAGE = `Usage: sonarhost [command] [options]
@@ -50,9 +45,9 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sonarhost: unknown command "${first}".\n\n${USAGE}\n`);
       return 2;
     }
-    return command.run(rest);
+    return (await command.load())(rest);
   }
-  return startCommand(argv);
+  return (await COMMANDS.start!.load())(argv);
 }
 
 main(process.argv.slice(2)).then(

@@ -8,7 +8,7 @@ import { DeviceTransport } from './device-transport.js';
 import { HostConfig } from './host-config.js';
 import { HostError, describeError } from './host-error.js';
 import { Logger } from './logger.js';
-import { csrCommonName, parseCsr } from './x509/csr.js';
+import { csrCommonName, parseCsrCached } from './x509/csr.js';
 
 /** What a transport knows about a new app connection once its identity has been read. */
 export interface AppConnectionRequest {
@@ -96,9 +96,10 @@ export class AppConnector {
     const query = { ...request.query };
     // Upstream marks old Android SDKs in the app name (protocol doc §3.1).
     if (query.os === 'Android' && query.sdkVersion < 3) query.app = `${query.app} (Outdated SDK)`;
-    if (request.csr !== undefined && request.csrPath !== undefined) {
-      const csr = await parseCsr(request.csr);
-      for (const transport of this.deviceTransports ?? []) {
+    const resolvers = (this.deviceTransports ?? []).filter((t) => t.resolveSecureDeviceId);
+    if (request.csr !== undefined && request.csrPath !== undefined && resolvers.length > 0) {
+      const csr = await parseCsrCached(request.csr);
+      for (const transport of resolvers) {
         const resolved = await transport.resolveSecureDeviceId?.(query, csr, request.csrPath);
         if (resolved !== undefined) {
           query.deviceId = resolved;

@@ -27,6 +27,24 @@ export interface ParsedCsr {
  * Parses and checks a CSR before anything is signed or written. Accepts version 0 and the SDKs'
  * non-standard version 1. Each refusal has its own kind and says what the app should send instead.
  */
+const CACHE_SIZE = 512;
+const parsed = new Map<string, Promise<ParsedCsr>>();
+
+/**
+ * parseCsr with a small memo of successful parses by PEM text: an app sends the same CSR on every
+ * reconnect, and an exchange reads it twice (request check, then signing). Failures are not kept.
+ */
+export function parseCsrCached(input: unknown, maxBytes = DEFAULT_MAX_CSR_BYTES): Promise<ParsedCsr> {
+  if (typeof input !== 'string' || Buffer.byteLength(input) > maxBytes) return parseCsr(input, maxBytes);
+  const hit = parsed.get(input);
+  if (hit) return hit;
+  const result = parseCsr(input, maxBytes);
+  parsed.set(input, result);
+  if (parsed.size > CACHE_SIZE) parsed.delete(parsed.keys().next().value!);
+  result.catch(() => parsed.delete(input));
+  return result;
+}
+
 export async function parseCsr(input: unknown, maxBytes = DEFAULT_MAX_CSR_BYTES): Promise<ParsedCsr> {
   if (typeof input !== 'string') {
     throw new HostError('csr-not-pem', 'The CSR must be a PEM text ("-----BEGIN CERTIFICATE REQUEST-----"); received ' + typeof input + '.');
@@ -112,10 +130,18 @@ export async function createCsr(appId: string, keys: CryptoKeyPair): Promise<str
  * SETUP with the certificate it presented over TLS (which TLS has already authenticated).
  */
 export function csrCommonName(pem: string): string | undefined {
+  if (commonNames.has(pem)) return commonNames.get(pem);
+  let name: string | undefined;
   try {
     const names = new x509.Pkcs10CertificateRequest(normalizeCsr(pem)).subjectName.getField('CN');
-    return names.length === 1 ? names[0] : undefined;
+    name = names.length === 1 ? names[0] : undefined;
   } catch {
-    return undefined;
+    name = undefined;
   }
+  commonNames.set(pem, name);
+  if (commonNames.size > CACHE_SIZE) commonNames.delete(commonNames.keys().next().value!);
+  return name;
 }
+
+/** CNs by CSR text: the secure port reads the same CSR on every reconnect of an app. */
+const commonNames = new Map<string, string | undefined>();

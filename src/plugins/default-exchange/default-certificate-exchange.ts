@@ -8,7 +8,7 @@ import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { type ExchangeRecord, HostEvents } from '../../core/host-events.js';
 import { Logger } from '../../core/logger.js';
-import { parseCsr } from '../../core/x509/csr.js';
+import { parseCsrCached } from '../../core/x509/csr.js';
 
 const MAX_DESTINATION = 1024;
 
@@ -78,7 +78,7 @@ export class DefaultCertificateExchange implements CertificateExchange {
     if (destination.length > MAX_DESTINATION || destination.includes('\0')) {
       throw new HostError('exchange-invalid-request', `The destination must be a path of at most ${MAX_DESTINATION} characters without NUL bytes.`);
     }
-    const csr = await parseCsr(input.csr, this.config.limits.maxCsrBytes);
+    const csr = await parseCsrCached(input.csr, this.config.limits.maxCsrBytes);
     return { query, csr, destination };
   }
 

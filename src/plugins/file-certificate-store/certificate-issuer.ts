@@ -102,9 +102,21 @@ async function issue(
       new x509.BasicConstraintsExtension(false, undefined, true),
       ...extensions,
       await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
+      await authorityKeyIdentifier(ca.keys.publicKey),
     ],
   });
+}
+
+const authorityKeyIdentifiers = new WeakMap<CryptoKey, Promise<x509.AuthorityKeyIdentifierExtension>>();
+
+/** The CA's key identifier is the same for every certificate it signs: computed once per CA key. */
+function authorityKeyIdentifier(caPublicKey: CryptoKey): Promise<x509.AuthorityKeyIdentifierExtension> {
+  let extension = authorityKeyIdentifiers.get(caPublicKey);
+  if (!extension) {
+    extension = x509.AuthorityKeyIdentifierExtension.create(caPublicKey);
+    authorityKeyIdentifiers.set(caPublicKey, extension);
+  }
+  return extension;
 }
 
 export function summarize(certificate: x509.X509Certificate): CertificateSummary {

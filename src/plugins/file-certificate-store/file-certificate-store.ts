@@ -12,7 +12,7 @@ import { type HealthCheck } from '../../core/health-check.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
-import { parseCsr } from '../../core/x509/csr.js';
+import { parseCsrCached } from '../../core/x509/csr.js';
 import { exportPrivateKeyPem, generateRsaKeyPair, importRsaPrivateKeyPem, x509 } from '../../core/x509/webcrypto.js';
 import {
   type CertificateAuthorityKeys,
@@ -94,7 +94,7 @@ export class FileCertificateStore implements CertificateStore {
 
   async signCsr(csrPem: string): Promise<IssuedClientCertificate> {
     const { ca } = this.require();
-    const csr = await parseCsr(csrPem, this.config.limits.maxCsrBytes);
+    const csr = await parseCsrCached(csrPem, this.config.limits.maxCsrBytes);
     const serialNumber = await this.serials.next();
     const certificate = await issueClientCertificate(ca, csr.request, serialNumber, this.clock.now());
     return {
