@@ -1,0 +1,94 @@
+import { join } from 'node:path';
+import { CoreSimulatorFixture, sonarFolder } from '../test/helpers/coresimulator-fixture.js';
+import { type FlipperServerChild, startFlipperServerChild } from './flipper-server-process.js';
+import { type ExchangeTarget, makeIdentity, prepareFolder, timedExchange } from './raw-app.js';
+import { type SonarhostChild, startSonarhostChild } from './sonarhost-process.js';
+import { type LatencySummary, summarize } from './stats.js';
+
+export interface ExchangeKindResult {
+  sonarhost?: LatencySummary;
+  flipper?: LatencySummary;
+  /** flipper p50 / sonarhost p50 (how many times faster sonarhost is). */
+  ratioP50?: number;
+  ratioP95?: number;
+  errors: string[];
+}
+
+export interface ExchangeLatencyResult {
+  perHost: number;
+  desktop: ExchangeKindResult;
+  simulator: ExchangeKindResult;
+  flipperSkipped?: string;
+}
+
+type Kind = 'desktop' | 'simulator';
+type HostName = 'sonarhost' | 'flipper';
+
+/**
+ * Row 1: the certificate exchange from opening the insecure connection to `{deviceId}`, sonarhost (the
+ * real binary in a child process) and flipper-server@0.162.0 side by side, interleaved A, B, B, A, …
+ * Keys and CSRs are made beforehand; each exchange reuses a prepared folder holding app.csr.
+ */
+export async function measureExchangeLatency(dir: string, options: { perHost: number; deadline: number; flipperReason?: string }): Promise<ExchangeLatencyResult> {
+  const identity = await makeIdentity('com.example.bench', 'Bench');
+  const fixture = await CoreSimulatorFixture.create(join(dir, 'CoreSimulator', 'Devices'));
+  const udid = await fixture.addSimulator({ name: 'iPhone 15', runtime: 'iOS-17-2', state: 'Booted' });
+  const targets: Record<HostName, Record<Kind, ExchangeTarget>> = {
+    sonarhost: {
+      desktop: { os: 'MacOS', device: 'bench-mac', folder: await prepareFolder(join(dir, 'desktop-sonarhost', 'sonar'), identity) },
+      simulator: { os: 'iOS', device: 'iPhone 15', folder: await prepareFolder(sonarFolder(await fixture.addApp(udid, identity.appId)), identity) },
+    },
+    flipper: {
+      desktop: { os: 'MacOS', device: 'bench-mac', folder: await prepareFolder(join(dir, 'desktop-flipper', 'sonar'), identity) },
+      simulator: { os: 'iOS', device: 'iPhone 15', folder: await prepareFolder(sonarFolder(await fixture.addApp(udid, identity.appId)), identity) },
+    },
+  };
+
+  let sonarhost: SonarhostChild | undefined;
+  let flipper: FlipperServerChild | undefined;
+  let flipperSkipped = options.flipperReason;
+  const samples: Record<HostName, Record<Kind, number[]>> = { sonarhost: { desktop: [], simulator: [] }, flipper: { desktop: [], simulator: [] } };
+  const errors: Record<Kind, string[]> = { desktop: [], simulator: [] };
+  try {
+    sonarhost = await startSonarhostChild(dir, {
+      certDir: join(dir, 'sonarhost-certs'),
+      extra: { pluginOptions: { 'ios-simulator': { devicesRoot: fixture.root } }, limits: { exchangesPerMinutePerSource: 1_000_000 } },
+    });
+    if (!flipperSkipped) {
+      try {
+        flipper = await startFlipperServerChild(join(dir, 'flipper-home'), { enableIOS: true });
+      } catch (error) {
+        flipperSkipped = (error as Error).message.split('\n')[0];
+      }
+    }
+    const ports: Record<HostName, number | undefined> = { sonarhost: sonarhost.ports.insecure, flipper: flipper?.ports.insecure };
+    const one = async (host: HostName, kind: Kind, record: boolean) => {
+      const port = ports[host];
+      if (port === undefined) return;
+      try {
+        const { ms, deviceId } = await timedExchange(port, identity, targets[host][kind]);
+        const expected = kind === 'simulator' ? udid : '';
+        if (deviceId !== expected) throw new Error(`answered deviceId ${JSON.stringify(deviceId)}, expected ${JSON.stringify(expected)}`);
+        if (record) samples[host][kind].push(ms);
+      } catch (error) {
+        if (errors[kind].length < 5) errors[kind].push(`${host}: ${(error as Error).message.split('\n')[0]}`);
+      }
+    };
+    // Warm-up (JIT, file caches, first openssl spawn): not recorded.
+    for (let i = 0; i < 3; i++) for (const kind of ['desktop', 'simulator'] as Kind[]) for (const host of ['sonarhost', 'flipper'] as HostName[]) await one(host, kind, false);
+    for (let i = 0; i < options.perHost && Date.now() < options.deadline; i++) {
+      const order: HostName[] = i % 2 === 0 ? ['sonarhost', 'flipper'] : ['flipper', 'sonarhost'];
+      for (const kind of ['desktop', 'simulator'] as Kind[]) for (const host of order) await one(host, kind, true);
+    }
+  } finally {
+    await sonarhost?.stop();
+    await flipper?.stop();
+  }
+  const kindResult = (kind: Kind): ExchangeKindResult => {
+    const a = samples.sonarhost[kind].length ? summarize(samples.sonarhost[kind]) : undefined;
+    const b = samples.flipper[kind].length ? summarize(samples.flipper[kind]) : undefined;
+    return { sonarhost: a, flipper: b, ratioP50: a && b ? b.p50 / a.p50 : undefined, ratioP95: a && b ? b.p95 / a.p95 : undefined, errors: errors[kind] };
+  };
+  return { perHost: options.perHost, desktop: kindResult('desktop'), simulator: kindResult('simulator'), flipperSkipped };
+}
+

@@ -1,0 +1,163 @@
+import { type ChildProcess } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as net from 'node:net';
+
+/** Resident set size of a process in bytes, from /proc/<pid>/status (Linux only). */
+export async function readRssBytes(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+    return match ? Number(match[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Open file descriptors of a process (Linux only). */
+export async function countFds(pid: number): Promise<number | undefined> {
+  try {
+    return (await readdir(`/proc/${pid}/fd`)).length;
+  } catch {
+    return undefined;
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` is true, at `intervalMs`, for at most `timeoutMs`. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, what: string, timeoutMs: number, intervalMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export const hasExited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
+
+/** Children this bench started (with whether they lead a process group), for an interrupted run. */
+const started = new Map<ChildProcess, boolean>();
+
+export function trackChild(child: ChildProcess, group: boolean): void {
+  started.set(child, group);
+  child.once('exit', () => started.delete(child));
+}
+
+/** SIGKILL to every child we started and that is still running (its process group when it leads one). */
+export function killTrackedChildren(): void {
+  for (const [child, group] of started) {
+    if (hasExited(child) || child.pid === undefined) continue;
+    try {
+      if (group) process.kill(-child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Stops a child we started: SIGTERM (to its process group when `group`), then SIGKILL after `graceMs`.
+ * Resolves once it has exited.
+ */
+export async function stopChild(child: ChildProcess, { group = false, graceMs = 3000 }: { group?: boolean; graceMs?: number } = {}): Promise<void> {
+  if (hasExited(child) || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (group) process.kill(-child.pid!, sig);
+      else child.kill(sig);
+    } catch {
+      child.kill(sig);
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Cleanups for resources that are not plain children (an adb server, a fake device), run on interrupt. */
+const cleanups = new Set<() => Promise<unknown>>();
+
+export function registerCleanup(cleanup: () => Promise<unknown>): () => void {
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
+export async function runCleanups(timeoutMs = 5000): Promise<void> {
+  const all = Promise.allSettled([...cleanups].map((cleanup) => cleanup()));
+  await Promise.race([all, sleep(timeoutMs)]);
+  cleanups.clear();
+}
+
+const PROBE = fileURLToPath(new URL('./memory-probe.js', import.meta.url));
+
+/** Environment that preloads the memory probe (memory-probe.ts) into a host child, writing into `dir`. */
+export function memoryProbeEnv(dir: string): NodeJS.ProcessEnv {
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import ${PROBE}`.trim(), SONARHOST_BENCH_PROBE_DIR: dir };
+}
+
+export interface MemoryReading {
+  rss: number;
+  heapUsed?: number;
+  heapTotal?: number;
+  external?: number;
+  /** Whether the reading followed forced full garbage collections in the host. */
+  afterGc: boolean;
+}
+
+/**
+ * Asks the probe in `pid` for process.memoryUsage() after forced GCs; falls back to /proc VmRSS when the
+ * probe does not answer within 3 s.
+ */
+export async function probeMemory(pid: number, dir: string): Promise<MemoryReading | undefined> {
+  const file = join(dir, `memory-${pid}.jsonl`);
+  const count = async () => (await readFile(file, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const before = (await count()).length;
+  try {
+    process.kill(pid, 'SIGUSR2');
+  } catch {
+    return undefined;
+  }
+  const deadline = Date.now() + 3000;
+  while (Date.now() < deadline) {
+    const lines = await count();
+    if (lines.length > before) {
+      const m = JSON.parse(lines[lines.length - 1]!) as { rss: number; heapUsed: number; heapTotal: number; external: number; gc: boolean };
+      // RSS as the issue asks for it: VmRSS from /proc, read right after the probe's GCs.
+      return { rss: (await readRssBytes(pid)) ?? m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, afterGc: m.gc };
+    }
+    await sleep(20);
+  }
+  const rss = await readRssBytes(pid);
+  return rss === undefined ? undefined : { rss, afterGc: false };
+}
+
+/** Rejects after `ms` (and runs `onTimeout`, e.g. to destroy a socket) unless `promise` settled first. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout?.();
+        reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+      }, ms);
+    }),
+  ]);
+}
