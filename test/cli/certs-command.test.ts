@@ -89,3 +89,21 @@ describe('sonarhost certs', () => {
     assert.match(unknown.stderr, /Unknown option '--frobnicate'/);
   });
 });
+
+describe('sonarhost --help', () => {
+  for (const command of ['start', 'certs', 'devices', 'doctor', 'config']) {
+    it(`${command} --help explains the command and its options, exit 0`, async () => {
+      const result = await runCli([command, '--help']);
+      assert.equal(result.code, 0);
+      assert.match(result.stdout, new RegExp(`^Usage: sonarhost ${command === 'start' ? '\\[start\\]' : command}`));
+      assert.match(result.stdout, /--config FILE/);
+      assert.match(result.stdout, /--ports I,S/);
+    });
+  }
+
+  it('lists every command at the top level', async () => {
+    const result = await runCli(['--help']);
+    assert.equal(result.code, 0);
+    for (const command of ['start', 'certs', 'devices', 'doctor', 'config']) assert.match(result.stdout, new RegExp(`\\n  ${command} +\\S`));
+  });
+});
