@@ -74,8 +74,13 @@ export class AppConnector {
     const early: string[] = [];
     this.register(request, (created) => {
       session = created;
+      if (closed) {
+        // The app left before it was registered: drop what it sent instead of acting on it.
+        early.length = 0;
+        this.registry.disconnect(created);
+        return;
+      }
       for (const message of early.splice(0)) created.receive(message);
-      if (closed) this.registry.disconnect(created);
     }).catch((error: unknown) => {
       this.log.warn('could not register the app; closing its connection', { app: query.app, os: query.os, device: query.device, error: describeError(error) });
       request.channel.close();
@@ -93,6 +98,8 @@ export class AppConnector {
   }
 
   private async register(request: AppConnectionRequest, adopt: (session: AppSession) => void): Promise<void> {
+    // Let the transport finish handing over the connection (and report an immediate close) before registering.
+    await Promise.resolve();
     const query = { ...request.query };
     // Upstream marks old Android SDKs in the app name (protocol doc §3.1).
     if (query.os === 'Android' && query.sdkVersion < 3) query.app = `${query.app} (Outdated SDK)`;

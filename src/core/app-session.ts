@@ -38,6 +38,8 @@ export class AppSession implements AppClient {
   ) {}
 
   private pendingCount = 0;
+  /** Every request waiting for an answer, so close() can end them instead of leaving them to time out. */
+  private readonly waiting = new Set<(error: Error) => void>();
 
   plugins(): readonly string[] {
     return this.pluginIds;
@@ -60,8 +62,12 @@ export class AppSession implements AppClient {
     const id = this.nextId++;
     this.pendingCount++;
     const data = JSON.stringify(params === undefined ? { id, method } : { id, method, params });
-    const pending = this.query.sdkVersion >= 1 ? this.channel.requestResponse(id, data).then((text) => parseJsonObject(text, `The answer to ${method}`)) : this.legacyRequest(id, data);
-    const response = await withTimeout(pending, timeoutMs, `The app's answer to ${method}`).finally(() => {
+    let rejectOnClose: (error: Error) => void = () => undefined;
+    const closed = new Promise<never>((_, reject) => (rejectOnClose = reject));
+    this.waiting.add(rejectOnClose);
+    const answer = this.query.sdkVersion >= 1 ? this.channel.requestResponse(id, data).then((text) => parseJsonObject(text, `The answer to ${method}`)) : this.legacyRequest(id, data);
+    const response = await withTimeout(Promise.race([answer, closed]), timeoutMs, `The app's answer to ${method}`).finally(() => {
+      this.waiting.delete(rejectOnClose);
       this.legacyPending.delete(id);
       this.pendingCount--;
     });
@@ -86,8 +92,16 @@ export class AppSession implements AppClient {
     this.send({ method: 'deinit', params: { plugin } });
   }
 
-  /** A fire-and-forget message from the app (doc §7.6). Malformed ones are logged, never fatal. */
+  /** A fire-and-forget message from the app (doc §7.6). Malformed ones are logged, never fatal: this never throws. */
   receive(text: unknown): void {
+    try {
+      this.handleMessage(text);
+    } catch (error) {
+      this.log.warn('ignored a message from the app that could not be handled', { error: describeError(error) });
+    }
+  }
+
+  private handleMessage(text: unknown): void {
     let message: Record<string, unknown>;
     try {
       message = parseJsonObject(text, 'A message from the app');
@@ -109,17 +123,20 @@ export class AppSession implements AppClient {
     } else if (message.method === 'refreshPlugins') {
       this.events.onRefreshPlugins(this);
     } else if ('error' in message) {
-      this.log.warn('the app reported an error', { app: this.query.app, error: message.error });
+      this.log.warn('the app reported an error', { app: this.query.app, error: summarize(message.error) });
     } else if (!('success' in message)) {
-      this.log.debug('ignored an unknown message from the app', { method: String(message.method) });
+      this.log.debug('ignored an unknown message from the app', { method: typeof message.method === 'string' ? message.method.slice(0, 100) : typeof message.method });
     }
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const pending of this.legacyPending.values()) pending.reject(new HostError('protocol-invalid', 'The app disconnected.'));
+    const gone = new HostError('protocol-invalid', `The app ${this.query.app} disconnected.`);
+    for (const pending of this.legacyPending.values()) pending.reject(gone);
     this.legacyPending.clear();
+    for (const reject of this.waiting) reject(gone);
+    this.waiting.clear();
     this.channel.close();
   }
 
@@ -138,6 +155,12 @@ export class AppSession implements AppClient {
       this.channel.fireAndForget(data);
     });
   }
+}
+
+/** A bounded, printable form of whatever an app put in a field, for logs. */
+function summarize(value: unknown): string {
+  if (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string') return (value as { message: string }).message.slice(0, 500);
+  return typeof value === 'string' ? value.slice(0, 500) : typeof value;
 }
 
 function stringList(value: unknown, method: string): string[] {

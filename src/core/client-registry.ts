@@ -1,7 +1,7 @@
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { type AppSession } from './app-session.js';
 import { ConnectionHandler, type PluginEvent } from './connection-handler.js';
-import { describeError } from './host-error.js';
+import { HostError, describeError } from './host-error.js';
 import { type ClientInfo, HostEvents } from './host-events.js';
 import { Logger } from './logger.js';
 
@@ -36,6 +36,11 @@ export class ClientRegistry {
     await session.refreshPlugins();
     if (session.isClosed) return; // dropped while we were asking
     const zombie = this.sessions.get(session.id);
+    if (zombie && zombie !== session && zombie.appId !== session.appId) {
+      // The client id is built from names the app chooses; only the same certified app may take its place.
+      this.log.warn('refused a connection that names the client id of another app', { client: session.id, certifiedFor: session.appId, registeredFor: zombie.appId });
+      throw new HostError('identity-mismatch', `The client id ${session.id} belongs to a connected app certified as ${zombie.appId}, not ${session.appId}.`);
+    }
     if (zombie && zombie !== session) {
       this.log.info('replacing a stale connection of the same client', { client: session.id });
       this.sessions.delete(session.id);

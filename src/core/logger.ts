@@ -55,14 +55,18 @@ export class SinkLogger implements Logger {
 
   private write(level: LogLevel, message: string, fields?: LogFields): void {
     if (LOG_LEVELS.indexOf(level) < LOG_LEVELS.indexOf(this.minLevel)) return;
-    this.sink({ time: new Date().toISOString(), level, name: this.name, message, fields: { ...this.fields, ...fields } });
+    try {
+      this.sink({ time: new Date().toISOString(), level, name: this.name, message, fields: { ...this.fields, ...fields } });
+    } catch {
+      // Logging must never break the caller (a field too deep or cyclic to serialise, a closed stream).
+    }
   }
 }
 
 /** JSON lines: one object per record, for pipes, files and log collectors. */
 export function jsonLineSink(stream: NodeJS.WritableStream): LogSink {
   return (record) => {
-    stream.write(JSON.stringify({ time: record.time, level: record.level, name: record.name, msg: record.message, ...record.fields }) + '\n');
+    stream.write(safeJson({ time: record.time, level: record.level, name: record.name, msg: record.message, ...record.fields }) + '\n');
   };
 }
 
@@ -71,11 +75,21 @@ export function prettySink(stream: NodeJS.WritableStream): LogSink {
   return (record) => {
     const extras = Object.entries(record.fields)
       .filter(([, value]) => value !== undefined)
-      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeJson(value)}`)
       .join(' ');
     const time = record.time.slice(11, 23);
     stream.write(`${time} ${record.level.toUpperCase().padEnd(5)} ${record.name}: ${record.message}${extras ? `  ${extras}` : ''}\n`);
   };
+}
+
+/** JSON for a log line; values too deep or cyclic to serialise are replaced, never thrown. */
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? 'undefined';
+  } catch {
+    if (typeof value !== 'object' || value === null) return '"[unserialisable]"';
+    return JSON.stringify(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'object' && v !== null ? '[unserialisable]' : v])));
+  }
 }
 
 /** A logger that drops everything, for unit tests and library use without output. */

@@ -42,7 +42,10 @@ describe('Android through the real adb server and a fake device', { skip: adbAva
     return { device, serial };
   };
   const android = () => host.container.get(AndroidDevices);
-  const whenReversed = (serial: string) => eventually(() => android().get(serial)?.reversed.length === 2, `adb reverse on ${serial}`, 15_000);
+  const whenReversed = (serial: string) =>
+    eventually(() => android().get(serial)?.reversed.length === 2, `adb reverse on ${serial}`, 30_000).catch(async (error: Error) => {
+      throw new Error(`${error.message}; the host sees ${JSON.stringify(android().list())}; adb lists ${JSON.stringify(await adb.devices())}`);
+    });
   /** An app.csr as the SDK writes it into its folder on the device, and the request it then sends. */
   const prepareApp = async (device: FakeAndroidDevice, folder = FOLDER, appId = APP) => {
     const csr = await createCsr(appId, await generateRsaKeyPair());

@@ -3,7 +3,7 @@ import { HostError } from '../host-error.js';
 import { RSA_SIGNING, x509 } from './webcrypto.js';
 
 /** App ids travel in the CSR's CN and later reach shells (`run-as <appId>`): letters, digits, `_`, `.`, `-`. */
-export const APP_ID_PATTERN = /^[\w.-]+$/;
+export const APP_ID_PATTERN = /^(?!\.+$)[\w.-]{1,255}$/;
 export const DEFAULT_MAX_CSR_BYTES = 16 * 1024;
 export const MIN_RSA_BITS = 2048;
 

@@ -22,6 +22,7 @@ export interface AndroidDevice {
 
 const ONLINE = new Set(['device', 'emulator']);
 const MAX_BACKOFF_MS = 10_000;
+const RECONCILE_MS = 2_000;
 
 export interface AndroidOptions {
   adbPath?: string;
@@ -125,11 +126,18 @@ export class AndroidDevices implements HostService {
     let retry: NodeJS.Timeout | undefined;
     let backoff = 500;
     let outage = false;
+    let generation = 0;
 
     const track = async () => {
+      retry = undefined;
       if (this.stopped) return;
+      const mine = ++generation;
       try {
         const started = await bridge.client.trackDevices();
+        if (mine !== generation || this.stopped) {
+          started.end();
+          return;
+        }
         tracker = started;
         if (outage) this.log.info('the adb server is reachable again');
         outage = false;
@@ -140,26 +148,39 @@ export class AndroidDevices implements HostService {
         const lost = (why: string) => {
           started.removeAllListeners();
           started.on('error', () => undefined);
-          if (this.stopped) return;
-          lostServer(why);
+          if (!this.stopped && mine === generation) lostServer(why); // a stale tracker's end changes nothing
         };
         started.on('end', () => lost('the adb server closed the connection'));
         started.on('error', (error: Error) => lost(describeError(error)));
       } catch (error) {
-        lostServer(describeError(error));
+        if (mine === generation) lostServer(describeError(error));
       }
     };
     const lostServer = (why: string) => {
       for (const serial of [...this.devices.keys()]) this.remove(serial, 'adb server lost');
       if (!outage) this.log.warn(`lost the adb server (${why}); retrying until it is back`);
       outage = true;
+      if (retry) return; // one retry at a time
       retry = setTimeout(() => void track(), backoff);
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     };
+    // adb 29 does not always push a device's change (from "offline" to "unauthorized" or "device") to
+    // trackers: while tracking, compare with a fresh list now and then.
+    const reconcile = setInterval(() => {
+      if (outage || this.stopped) return;
+      void bridge.listDevices().then(
+        async (now) => {
+          for (const device of now) if (this.devices.get(device.id)?.state !== device.type) await this.update(device);
+        },
+        () => undefined,
+      );
+    }, RECONCILE_MS);
+    reconcile.unref();
     await track();
     return toDisposable(() => {
       this.stopped = true;
       clearTimeout(retry);
+      clearInterval(reconcile);
       tracker?.end();
       this.devices.clear();
     });
@@ -173,7 +194,6 @@ export class AndroidDevices implements HostService {
     entry.state = device.type;
     this.devices.set(device.id, entry);
     this.events.emit({ type: 'device', at: new Date().toISOString(), transport: 'android', deviceId: device.id, state: device.type });
-    if (device.type === 'offline') this.recheckSoon(device.id);
     if (device.type === 'unauthorized' && previous !== 'unauthorized') this.log.warn(`Android device ${device.id} is unauthorized: accept the USB debugging prompt on the device`, { deviceId: device.id });
     if (!ONLINE.has(device.type) || wasOnline) {
       if (!ONLINE.has(device.type)) entry.reversed = [];
@@ -189,22 +209,6 @@ export class AndroidDevices implements HostService {
     }
     await this.setUpReverse(entry);
     this.log.info('Android device online', { deviceId: device.id, model: entry.model, apiLevel: entry.apiLevel, reversed: entry.reversed });
-  }
-
-  /**
-   * adb 29 does not always push the change from "offline" to "unauthorized" (a device waiting for the
-   * user to accept the debugging prompt) to trackers: ask again a few times so the user gets the hint.
-   */
-  private recheckSoon(serial: string, attempt = 0): void {
-    if (attempt >= 5 || this.stopped) return;
-    const timer = setTimeout(async () => {
-      const entry = this.devices.get(serial);
-      if (!entry || entry.state !== 'offline' || this.stopped) return;
-      const now = (await this.bridgeValue?.listDevices().catch(() => []))?.find((d) => d.id === serial);
-      if (now && now.type !== entry.state) await this.update(now);
-      else this.recheckSoon(serial, attempt + 1);
-    }, 1000 * (attempt + 1));
-    timer.unref();
   }
 
   /** `adb reverse tcp:P tcp:P` for the ports apps dial on the device, so `localhost` reaches this host. */

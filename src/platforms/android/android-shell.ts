@@ -8,7 +8,7 @@ import { HostError } from '../../core/host-error.js';
  * BEGIN/END lines. With those sets no quote, `$`, backtick, `;`, space or newline can appear where
  * the shell would interpret it, whatever the app sent.
  */
-const DESTINATION = /^\/[A-Za-z0-9._/-]*\/$/;
+const DESTINATION = /^\/[A-Za-z0-9._/-]{0,1022}\/$/;
 const PEM = /^-----BEGIN [A-Z ]+-----\n[A-Za-z0-9+/=\n]+\n-----END [A-Z ]+-----\n?$/;
 
 export type Runner = 'run-as' | 'su';
@@ -19,7 +19,7 @@ export function checkAppId(appId: string): string {
 }
 
 export function checkDestination(destination: string): string {
-  if (!DESTINATION.test(destination) || destination.split('/').includes('..')) {
+  if (!DESTINATION.test(destination) || destination.split('/').some((segment) => segment === '..' || segment === '.')) {
     throw new HostError(
       'destination-refused',
       `Refusing destination ${JSON.stringify(destination)}: an Android certificate folder must be an absolute path of letters, digits, '.', '_', '-' and '/', ending with '/', without '..'.`,

@@ -72,9 +72,9 @@ export class SocketTransportServer implements TransportServer {
         socket.destroy();
         return;
       }
-      const oversized = sizes.check(chunk);
-      if (oversized !== undefined) {
-        gate.refuse(socket.remoteAddress ?? 'unknown', `frame of ${oversized} bytes over the limit`);
+      const problem = sizes.check(chunk);
+      if (problem !== undefined) {
+        gate.refuse(socket.remoteAddress ?? 'unknown', problem);
         socket.destroy();
         return;
       }
@@ -117,33 +117,52 @@ export class SocketTransportServer implements TransportServer {
   }
 }
 
+/** FOLLOWS, in the 10 flag bits after the 6-bit frame type; the same bit means RESPOND on KEEPALIVE. */
+const FOLLOWS = 0x80;
+/** The frame types that carry FOLLOWS: REQUEST_RESPONSE, REQUEST_FNF, REQUEST_STREAM, REQUEST_CHANNEL, PAYLOAD. */
+const FRAGMENTABLE = new Set([0x04, 0x05, 0x06, 0x07, 0x0a]);
+
+function isFragment(typeAndFlags: number): boolean {
+  return FRAGMENTABLE.has(typeAndFlags >> 10) && (typeAndFlags & FOLLOWS) !== 0;
+}
+
 /**
- * Follows the 24-bit length prefixes across chunks and reports the first declared length over the
- * limit (the limit may change when the connection authenticates).
+ * Follows the frames across chunks: reports the first declared length over the limit (the limit may
+ * change when the connection authenticates), and any fragment (FOLLOWS): the Flipper SDKs never
+ * fragment, and rsocket-js would reassemble fragments without any limit.
  */
 class FrameSizeGuard {
+  /** The current frame's first bytes: 3 of length, then 4 of stream id and 2 of type and flags. */
   private header = Buffer.alloc(0);
-  private remaining = 0;
+  /** Bytes of the current frame still to come after its length prefix. */
+  private bodyLeft = 0;
 
   constructor(private readonly limit: () => number) {}
 
-  check(chunk: Buffer): number | undefined {
+  /** Undefined when fine; otherwise why the connection must be closed. */
+  check(chunk: Buffer): string | undefined {
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.remaining > 0) {
-        const take = Math.min(this.remaining, chunk.length - offset);
-        this.remaining -= take;
+      if (this.header.length < 3) {
+        const take = Math.min(3 - this.header.length, chunk.length - offset);
+        this.header = Buffer.concat([this.header, chunk.subarray(offset, offset + take)]);
         offset += take;
+        if (this.header.length < 3) return undefined;
+        const length = this.header.readUIntBE(0, 3);
+        if (length > this.limit()) return `frame of ${length} bytes over the limit`;
+        if (length < 6) return `frame of ${length} bytes is too short`;
+        this.bodyLeft = length;
         continue;
       }
-      const need = 3 - this.header.length;
-      this.header = Buffer.concat([this.header, chunk.subarray(offset, offset + need)]);
-      offset += Math.min(need, chunk.length - offset);
-      if (this.header.length < 3) return undefined;
-      const length = this.header.readUIntBE(0, 3);
-      this.header = Buffer.alloc(0);
-      if (length > this.limit()) return length;
-      this.remaining = length;
+      const take = Math.min(this.bodyLeft, chunk.length - offset);
+      if (this.header.length < 9) {
+        const before = this.header.length;
+        this.header = Buffer.concat([this.header, chunk.subarray(offset, offset + Math.min(take, 9 - before))]);
+        if (before < 9 && this.header.length === 9 && isFragment(this.header.readUInt16BE(7))) return 'fragmented frame (FOLLOWS)';
+      }
+      this.bodyLeft -= take;
+      offset += take;
+      if (this.bodyLeft === 0) this.header = Buffer.alloc(0);
     }
     return undefined;
   }

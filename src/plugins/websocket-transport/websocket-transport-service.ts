@@ -150,7 +150,7 @@ export class WebSocketTransportService implements HostService {
     } catch (error) {
       // Upstream closes with 1011 and reports nothing, so port scanners stay quiet; we log at debug.
       this.log.debug('closed a WebSocket with an unusable query', { listener, error: describeError(error) });
-      socket.close(INTERNAL_ERROR, describeError(error).slice(0, 120));
+      socket.close(INTERNAL_ERROR, closeReason(error));
       return;
     }
     if (listener === 'insecure') return this.acceptExchange(socket, identity.query, request.socket.remoteAddress);
@@ -168,7 +168,7 @@ export class WebSocketTransportService implements HostService {
       this.gate.authenticated(request.socket);
     } catch (error) {
       this.log.warn('refused a WebSocket connection', { listener, app: identity.query.app, error: describeError(error) });
-      socket.close(INTERNAL_ERROR, describeError(error).slice(0, 120));
+      socket.close(INTERNAL_ERROR, closeReason(error));
     }
   }
 
@@ -185,7 +185,7 @@ export class WebSocketTransportService implements HostService {
         return;
       }
       if (message.method === 'signCertificateAck') {
-        this.log.debug('the app acknowledged the certificate exchange', { app: query.app, isError: message.isError, hasRequiredFiles: message.hasRequiredFiles });
+        this.log.debug('the app acknowledged the certificate exchange', { app: query.app, isError: message.isError === true, hasRequiredFiles: message.hasRequiredFiles === true });
         return;
       }
       if (message.method !== 'signCertificate' || answered) return;
@@ -201,6 +201,13 @@ export class WebSocketTransportService implements HostService {
       });
     });
   }
+}
+
+/** A WebSocket close reason must fit in 123 bytes of UTF-8. */
+function closeReason(error: unknown): string {
+  let text = describeError(error).slice(0, 120);
+  while (Buffer.byteLength(text) > 123) text = text.slice(0, -1);
+  return text;
 }
 
 function hintFor(listener: Listener): string {
