@@ -14,6 +14,7 @@ import { HostError, describeError } from '../../core/host-error.js';
 import { HostEvents } from '../../core/host-events.js';
 import { type HostService } from '../../core/host-service.js';
 import { isUnavailableAddress } from '../../core/listen.js';
+import { TlsListeners } from '../../core/tls-listeners.js';
 import { Logger } from '../../core/logger.js';
 import { createExchangeResponder } from './exchange-responder.js';
 import { createSecureResponder } from './secure-responder.js';
@@ -31,7 +32,7 @@ export class RSocketTransportService implements HostService {
   readonly id = 'rsocket';
   readonly phase = 'servers' as const;
   private readonly log: Logger;
-  private readonly tlsServers = new Set<tls.Server>();
+  private readonly tlsListeners: TlsListeners;
   /** The ports actually bound (differs from the config when it asks for port 0). */
   boundPorts: { insecure: number; secure: number } | undefined;
 
@@ -47,15 +48,12 @@ export class RSocketTransportService implements HostService {
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('rsocket');
+    this.tlsListeners = new TlsListeners(certificates);
   }
 
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
-    running.push(this.events.subscribe((event) => {
-      if (event.type !== 'credentials-changed') return;
-      for (const server of this.tlsServers) server.setSecureContext(this.certificates.serverCredentials());
-      this.log.info('the secure listeners use the renewed certificates');
-    }));
+    running.push(this.tlsListeners.follow(this.events, () => this.log.info('the secure listeners use the renewed certificates')));
     running.push(toDisposable(() => this.registry.closeAll()), this.diagnostics, this.gate);
     try {
       const secure = await this.listenEverywhere('secure', this.config.ports.secure, () => this.secureServer(), running);
@@ -84,9 +82,7 @@ export class RSocketTransportService implements HostService {
   private secureServer(): { transport: SocketTransportServer; server: RSocketServer<string, string> } {
     const { key, cert, ca } = this.certificates.serverCredentials();
     const transport = new SocketTransportServer((onSocket) => {
-      const server = tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, onSocket);
-      this.tlsServers.add(server);
-      server.once('close', () => this.tlsServers.delete(server));
+      const server = this.tlsListeners.add(tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, onSocket));
       server.on('tlsClientError', (error, socket) => this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
       return server;
     }, this.admission('RSocket secure'));

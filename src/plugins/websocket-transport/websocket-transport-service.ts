@@ -16,6 +16,7 @@ import { HostEvents } from '../../core/host-events.js';
 import { type HostService } from '../../core/host-service.js';
 import { isUnavailableAddress, listen } from '../../core/listen.js';
 import { Logger } from '../../core/logger.js';
+import { TlsListeners } from '../../core/tls-listeners.js';
 import { parseJsonObject } from '../../core/protocol/json-message.js';
 import { parseWebSocketQuery } from '../../core/protocol/websocket-query.js';
 import { WebSocketAppChannel } from './websocket-app-channel.js';
@@ -40,7 +41,7 @@ export class WebSocketTransportService implements HostService {
   readonly id = 'websocket';
   readonly phase = 'servers' as const;
   private readonly log: Logger;
-  private readonly tlsServers = new Set<https.Server>();
+  private readonly tlsListeners: TlsListeners;
   /** Ports actually bound, per listener (differs from the config when it asks for port 0). */
   readonly boundPorts: Partial<Record<Listener, number>> = {};
 
@@ -55,13 +56,12 @@ export class WebSocketTransportService implements HostService {
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('websocket');
+    this.tlsListeners = new TlsListeners(certificates);
   }
 
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
-    running.push(this.events.subscribe((event) => {
-      if (event.type === 'credentials-changed') for (const server of this.tlsServers) server.setSecureContext(this.certificates.serverCredentials());
-    }));
+    running.push(this.tlsListeners.follow(this.events));
     try {
       for (const listener of ['secure', 'insecure', 'browser'] as const) {
         const port = this.config.webSocket[listener];
@@ -86,9 +86,7 @@ export class WebSocketTransportService implements HostService {
     // `ca` makes OpenSSL send the chain [server, CA], which the WebSocket-era Android SDK requires.
     const server = https.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, (_req, res) => res.writeHead(426).end());
     server.on('tlsClientError', (error, socket) => this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
-    this.tlsServers.add(server);
-    server.once('close', () => this.tlsServers.delete(server));
-    return server;
+    return this.tlsListeners.add(server);
   }
 
   private async listenEverywhere(listener: Listener, port: number, running: DisposableCollection): Promise<number> {
