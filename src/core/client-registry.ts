@@ -1,5 +1,6 @@
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { type AppSession } from './app-session.js';
+import { CertificateExchangeMedium } from './client-query.js';
 import { ConnectionHandler, type PluginEvent } from './connection-handler.js';
 import { HostError, describeError } from './host-error.js';
 import { type ClientInfo, HostEvents } from './host-events.js';
@@ -36,8 +37,9 @@ export class ClientRegistry {
     await session.refreshPlugins();
     if (session.isClosed) return; // dropped while we were asking
     const zombie = this.sessions.get(session.id);
-    if (zombie && zombie !== session && zombie.appId !== session.appId) {
-      // The client id is built from names the app chooses; only the same certified app may take its place.
+    if (zombie && zombie !== session && (zombie.appId !== session.appId || (uncertified(session) && !uncertified(zombie)))) {
+      // The client id is built from names the app chooses; only the same certified app may take its place
+      // (a browser-port client, medium NONE, names its app id itself and has no certificate behind it).
       this.log.warn('refused a connection that names the client id of another app', { client: session.id, certifiedFor: session.appId, registeredFor: zombie.appId });
       throw new HostError('identity-mismatch', `The client id ${session.id} belongs to a connected app certified as ${zombie.appId}, not ${session.appId}.`);
     }
@@ -136,6 +138,10 @@ export function clientInfo(session: AppSession): ClientInfo {
     backgroundPlugins: session.backgroundPlugins(),
     connectedSince: session.connectedAt.toISOString(),
   };
+}
+
+function uncertified(session: AppSession): boolean {
+  return session.query.medium === CertificateExchangeMedium.NONE;
 }
 
 function safeClaims(handler: ConnectionHandler, plugin: string): boolean {

@@ -8,7 +8,7 @@ import { MOBILE_OSES, buildWebSocketQuery, parseWebSocketQuery } from '../../src
 import { createCsr, csrCommonName } from '../../src/core/x509/csr.js';
 import { generateRsaKeyPair } from '../../src/core/x509/webcrypto.js';
 import { derOf, derMutationArb, mutateDer, pemOf } from '../helpers/fuzz-csr.js';
-import { CrashWatch, checkProperty, fuzzParameters, settle } from '../helpers/fuzz-harness.js';
+import { CrashWatch, checkProperty, fuzzParameters, settle, until } from '../helpers/fuzz-harness.js';
 import { FUZZ_UNAUTHENTICATED_LIFETIME_MS, type FuzzHost, startFuzzHost } from '../helpers/fuzz-host.js';
 import { chaosString, isKnownReceiveTrigger, jsonTree, nested, notJsonText, objectWithKeys, raw, receiveTriggerText, str, toJsonText } from '../helpers/fuzz-json.js';
 import { converse, tcp, tlsTo } from '../helpers/fuzz-wire.js';
@@ -350,6 +350,41 @@ describe('fuzz: the WebSocket transport (9089, 9088, browser 8333) and its query
       fuzzParameters(1, 15_000),
     );
     await afterProperty('silent peers');
+  });
+
+  it('a browser-port client (no certificate) cannot displace an app that connected with a certificate', async () => {
+    const targets = host.bystanders.map((b) => b.session);
+    const identity = fc.record({
+      target: fc.constantFrom(...targets.map((_, i) => i)),
+      changed: fc.subarray(['os', 'device', 'app', 'device_id']),
+      appId: fc.constantFrom('same', 'absent', 'other'),
+    });
+    try {
+      await checkProperty(
+        fc.asyncProperty(identity, async ({ target, changed, appId }) => {
+          const victim = targets[target]!;
+          const fields: Record<string, string> = { os: victim.query.os, device: victim.query.device, app: victim.query.app, device_id: victim.query.deviceId };
+          for (const key of changed) fields[key] = `${fields[key]}x`;
+          if (appId !== 'absent') fields.app_id = appId === 'same' ? victim.appId : 'com.example.impostor';
+          await wsConverse({
+            url: url('browser', `/?${new URLSearchParams(fields).toString()}`), origin: 'http://localhost:3000', messages: [], waitMs: 300,
+            onMessage: (text, send) => {
+              const request = JSON.parse(text) as { id?: unknown };
+              if (typeof request.id === 'number') send(JSON.stringify({ id: request.id, success: { plugins: ['demo'] } }));
+            },
+          });
+          await host.checkBystanders('browser impostor');
+        }),
+        // The exact client id and app id of each bystander come first.
+        { ...fuzzParameters<[{ target: number; changed: string[]; appId: string }]>(8, 10_000, { shrink: false }), examples: targets.map((_, i): [{ target: number; changed: string[]; appId: string }] => [{ target: i, changed: [], appId: 'same' }]) },
+      );
+    } finally {
+      // Displaced bystanders reconnect by themselves: adopt their new sessions so the final checks see them.
+      for (const bystander of host.bystanders) {
+        const { device } = bystander.session.query;
+        bystander.session = await until(() => host.registry.list().find((s) => s.query.device === device && s.query.medium !== CertificateExchangeMedium.NONE && !s.isClosed), 10_000, `the ${bystander.transport} bystander to be back`);
+      }
+    }
   });
 
   describe('crash reproductions, in a host process without an uncaughtException handler (as `sonarhost start` runs)', () => {
