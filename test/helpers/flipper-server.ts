@@ -1,11 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import * as net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { freePorts } from './free-ports.js';
+import { accepts, freePorts } from './free-ports.js';
 
 export const FLIPPER_SERVER_VERSION = '0.162.0';
 const CACHE = fileURLToPath(new URL(`../../../node_modules/.cache/sonarhost-interop/flipper-server-${FLIPPER_SERVER_VERSION}`, import.meta.url));
@@ -75,15 +74,4 @@ export async function startFlipperServer(home: string): Promise<RunningFlipperSe
     await new Promise((r) => setTimeout(r, 200));
   }
   return { ports: { insecure, secure }, output: () => output, stop };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, readdir } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FlipperClient } from '../../src/client/flipper-client.js';
 import { demoPlugin } from '../helpers/demo-plugin.js';
-import { freePorts } from '../helpers/free-ports.js';
+import { accepts, freePorts } from '../helpers/free-ports.js';
 import { writeIsolatedConfig } from '../helpers/host-config-file.js';
 import { CLI_PATH } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
@@ -41,7 +40,7 @@ describe(`soak: ${SECONDS} s of churn against the real binary`, () => {
     const config = await writeIsolatedConfig(dir, ports, { api: { port: api }, plugins: { deviceTransports: ['desktop'], connectionHandlers: [] }, limits: { exchangesPerMinutePerSource: 100_000 } });
     child = spawn(process.execPath, [CLI_PATH, 'start', '--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (logs = (logs + d.toString()).slice(-20_000)));
-    await eventually(() => canConnect(ports.insecure), 'the host to listen');
+    await eventually(() => accepts(ports.insecure), 'the host to listen');
   });
   after(async () => {
     child.kill('SIGTERM');
@@ -87,14 +86,3 @@ describe(`soak: ${SECONDS} s of churn against the real binary`, () => {
     assert.doesNotMatch(logs, /"level":"error"/);
   });
 });
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
