@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { CertificateExchangeMedium, type ClientQuery } from '../core/client-query.js';
 import { type DeviceFile, DeviceTransport, type ExchangeRequest } from '../core/device-transport.js';
 import { type HostConfig } from '../core/host-config.js';
-import { HostError, type HostErrorKind } from '../core/host-error.js';
+import { type HostError, type HostErrorKind } from '../core/host-error.js';
 import { type PluginDescriptor } from '../core/plugin-descriptor.js';
 import { createCsr, parseCsr } from '../core/x509/csr.js';
 import { generateRsaKeyPair } from '../core/x509/webcrypto.js';
