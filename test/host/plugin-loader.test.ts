@@ -124,3 +124,15 @@ describe('plugins from installed packages', () => {
     await assert.rejects(createHostContainer(config, { configDir, cwd }), /plugins\.connectionHandlers\[0\]: connection-handler plugin "greedy-handler" must bind ConnectionHandler .*but it binds CertificateStore/);
   });
 });
+
+describe('HostError across installed copies', () => {
+  it('a HostError thrown by a plugin with its own copy of sonarhost is a HostError to the host, kind and all', async () => {
+    // A second instance of the module, as a plugin's own node_modules/sonarhost would load it.
+    const other = (await import(new URL('../../src/core/host-error.js?another-copy', import.meta.url).href)) as { HostError: typeof HostError };
+    assert.notEqual(other.HostError, HostError);
+    const error = new other.HostError('device-not-found', 'No device holds this app.csr.');
+    assert.ok(error instanceof HostError);
+    assert.ok(HostError.is(error, 'device-not-found'));
+    assert.ok(!HostError.is(new Error('plain'), 'device-not-found'));
+  });
+});
