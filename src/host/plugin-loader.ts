@@ -7,6 +7,8 @@ import { type PluginDescriptor, type PluginKind, apiVersionProblem, descriptorPr
 
 /** Where sonarhost itself is installed: the last place a package name is looked up. */
 const OWN_FOLDER = fileURLToPath(new URL('.', import.meta.url));
+/** The root of this sonarhost install: a module below it is built with this host, so its version is ours. */
+const OWN_ROOT = new URL('../../../', import.meta.url).href;
 
 /** A folder package names are resolved from, and why it is on the list (for error messages). */
 export interface PluginBase {
@@ -57,7 +59,8 @@ export async function resolvePlugin(
     );
   }
   const plugin = candidate as PluginDescriptor;
-  const versionProblem = apiVersionProblem(plugin.apiVersion);
+  const ownModule = url.startsWith(OWN_ROOT) && !url.slice(OWN_ROOT.length).includes('node_modules/');
+  const versionProblem = ownModule && plugin.apiVersion === undefined ? undefined : apiVersionProblem(plugin.apiVersion);
   if (versionProblem) throw new HostError('plugin-invalid', `${configKey}: plugin "${plugin.id}" ("${specifier}") cannot be loaded: ${versionProblem}.`);
   return checkKind(plugin, expectedKind, configKey, specifier);
 }

@@ -31,7 +31,8 @@ export function describeConnectionHandlerConformance(options: ConnectionHandlerC
       const container = await pluginContainer(options.plugin, options.pluginOptions?.(root) ?? {}, join(root, '.certs'));
       [handler] = container.getAll<ConnectionHandler>(ConnectionHandler) as [ConnectionHandler];
     });
-    after(() => rm(root, { recursive: true, force: true }));
+    // Retries: a handler may still be finishing a write it started in the last test.
+    after(() => rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
 
     it('has a non-empty id', () => {
       assert.equal(typeof handler.id, 'string');

@@ -71,7 +71,8 @@ export function describeDeviceTransportConformance(options: DeviceTransportConfo
         destination: fixture.destination,
       });
     });
-    after(() => rm(root, { recursive: true, force: true }));
+    // Retries: a handler may still be finishing a write it started in the last test.
+    after(() => rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
 
     it('has a non-empty id', () => {
       assert.equal(typeof transport.id, 'string');

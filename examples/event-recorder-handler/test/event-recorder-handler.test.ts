@@ -29,7 +29,7 @@ test('records the connection and the events of the claimed plugin of a real app'
     assert.deepEqual({ ...lines.find((l) => l.type === 'event'), at: undefined }, { at: undefined, type: 'event', client: 'Recorded#Linux#test machine#', plugin: 'demo', method: 'ready', params: { n: 1 } });
   } finally {
     await host.stop();
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 });
 
@@ -41,6 +41,6 @@ test('a relative file is written next to the config file, not into the working f
     assert.equal(recorder!.file, join(root, 'events.jsonl'));
   } finally {
     await host.stop();
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 });

@@ -173,7 +173,7 @@ test('an app on the device completes the exchange and the secure connection', as
     assert.equal(app.deviceId, '${id}:device-1');
   } finally {
     await host.stop();
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 });
 `;
@@ -255,7 +255,7 @@ test('sees a real app connect through the exchange and the secure connection', a
     assert.deepEqual([...handler!.clients.values()].map((c) => c.appId), ['com.example.app']);
   } finally {
     await host.stop();
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 });
 `;
@@ -321,7 +321,7 @@ test('runs with the host, which still serves a real app, and stops with it', asy
     await host.stop();
   }
   await assert.rejects(readFile(statusFile), { code: 'ENOENT' });
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 });
 `;
 
