@@ -1,4 +1,11 @@
 import { spawn } from 'node:child_process';
+import { cp, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The project folder (this file is dist/test/helpers/npm-run.js once built). */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 export interface RunResult {
   code: number | null;
@@ -37,3 +44,22 @@ export function run(command: string, args: string[], cwd: string, options: { tim
 
 /** What installs in tests pass: the npm cache first, no audit or funding round trips. */
 export const QUICK_INSTALL = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+
+/**
+ * `npm pack` of the project as built by `npm test` (the same compiler options as prepack's
+ * tsconfig.publish.json, declarations included), so the suite does not compile src a second time.
+ */
+export async function pack(dir: string): Promise<string> {
+  const stage = join(dir, 'stage');
+  await mkdir(stage);
+  for (const entry of ['package.json', 'README.md', 'SECURITY.md']) await cp(join(ROOT, entry), join(stage, entry));
+  await cp(join(ROOT, 'dist', 'src'), join(stage, 'dist', 'src'), { recursive: true, filter: (source) => !source.endsWith('.map') });
+  const { output } = await run(NPM, ['pack', '--ignore-scripts', '--pack-destination', dir, '--loglevel=error'], stage);
+  return join(dir, output.trim().split('\n').at(-1)!);
+}
+
+/** Marks a promise as handled now (a later test awaits it) so an early failure is reported there. */
+export function later<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}

@@ -1,31 +1,21 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cp, mkdir, readFile, readdir, realpath, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, realpath, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { FlipperClient } from '../../src/client/flipper-client.js';
 import { freePorts } from '../helpers/free-ports.js';
-import { QUICK_INSTALL, run, userEnv } from '../helpers/npm-run.js';
-import { CLI_PATH } from '../helpers/run-cli.js';
+import { NPM, QUICK_INSTALL, ROOT, later, pack, run, userEnv } from '../helpers/npm-run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { eventually } from '../helpers/test-host.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const NPX = process.platform === 'win32' ? 'npx.cmd' : 'npx';
-
-/** Marks a promise as handled now (it is awaited by a later test) so an early failure is reported there. */
-function later<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
 
 /**
  * sonarhost as plugin authors and users get it: the packed tarball, installed into plugin packages
  * with their own node_modules, and into a third folder where `npx sonarhost` loads a plugin by its
- * bare package name. One pack and as few installs as possible are shared by all the tests here.
+ * bare package name. One pack and two installs are shared by the tests here.
  */
 describe('plugins from outside the repository', () => {
   let dir: string;
@@ -33,10 +23,7 @@ describe('plugins from outside the repository', () => {
   let tarball: string;
   let authors: string;
   let mounted: string;
-  let recorder: string;
-  let scaffold: string;
-  let examplesTested: Promise<unknown>;
-  let scaffoldTested: Promise<unknown>;
+  let exampleTested: Promise<{ output: string }>;
   let siteInstalled: Promise<string>;
 
   before(async () => {
@@ -44,20 +31,13 @@ describe('plugins from outside the repository', () => {
     tarball = await pack(dir);
     authors = join(dir, 'authors');
     mounted = join(authors, 'mounted-folder-transport');
-    recorder = join(authors, 'event-recorder-handler');
-    scaffold = join(dir, 'scaffold', 'my-handler');
     const onlySources = (source: string) => !/[\\/](node_modules|dist)$/.test(source);
     await cp(join(ROOT, 'examples', 'mounted-folder-transport'), mounted, { recursive: true, filter: onlySources });
-    await cp(join(ROOT, 'examples', 'event-recorder-handler'), recorder, { recursive: true, filter: onlySources });
 
-    // The mounted-folder example installs the tarball as an author would; the recorder shares its node_modules.
-    const mountedInstalled = later(run(NPM, ['install', ...QUICK_INSTALL, tarball], mounted).then(() => symlink(join(mounted, 'node_modules'), join(recorder, 'node_modules'), 'dir')));
-    const scaffolded = later(
-      run(process.execPath, [CLI_PATH, 'create-plugin', scaffold, '--kind', 'connection-handler', '--sonarhost', `file:${tarball}`], dir).then(() => run(NPM, ['install', ...QUICK_INSTALL], scaffold)),
-    );
-    // Then the slow parts run side by side: the packages' own tests, and the third folder's install.
-    examplesTested = later(mountedInstalled.then(() => Promise.all([run(NPM, ['test'], mounted), run(NPM, ['test'], recorder)])));
-    scaffoldTested = later(scaffolded.then(() => run(NPM, ['test'], scaffold)));
+    // The mounted-folder example installs the tarball as an author would; then its own tests and the
+    // third folder's install run side by side.
+    const mountedInstalled = later(run(NPM, ['install', ...QUICK_INSTALL, tarball], mounted));
+    exampleTested = later(mountedInstalled.then(() => run(NPM, ['test'], mounted)));
     siteInstalled = later(mountedInstalled.then(() => installSite(join(dir, 'site'), tarball, mounted)));
     await mountedInstalled;
   });
@@ -83,18 +63,10 @@ describe('plugins from outside the repository', () => {
     await run(join(mounted, 'node_modules', '.bin', 'tsc'), ['-p', folder], mounted);
   });
 
-  it('the example plugin packages pass their own tests (sonarhost/testing) against the packed sonarhost', async () => {
-    const [mountedRun, recorderRun] = (await examplesTested) as [{ output: string }, { output: string }];
-    assert.match(mountedRun.output, /# pass (\d+)\n# fail 0/);
-    assert.match(mountedRun.output, /ok \d+ - device transport "mounted-folders" conformance/);
-    assert.match(recorderRun.output, /ok \d+ - connection handler "event-recorder" conformance/);
-    assert.match(recorderRun.output, /# fail 0/);
-  });
-
-  it('a package written by create-plugin passes its own npm install && npm test', async () => {
-    const { output } = (await scaffoldTested) as { output: string };
-    assert.match(output, /ok \d+ - connection handler "my-handler" conformance/);
-    assert.match(output, /ok \d+ - sees a real app connect through the exchange and the secure connection/);
+  it('the mounted-folder example package passes its own tests (sonarhost/testing) against the packed sonarhost', async () => {
+    const { output } = await exampleTested;
+    assert.match(output, /ok \d+ - device transport "mounted-folders" conformance/);
+    assert.match(output, /ok \d+ - an app inside a mounted VM completes the exchange and the secure connection/);
     assert.match(output, /# fail 0/);
   });
 
@@ -150,19 +122,6 @@ describe('plugins from outside the repository', () => {
     assert.match(output, /plugins\.deviceTransports\[0\]: device-transport plugin "empty-transport" must bind DeviceTransport .*but it binds none of the host contracts/);
   });
 });
-
-/**
- * `npm pack` of the project as built by `npm test` (the same compiler options as prepack's
- * tsconfig.publish.json, declarations included), so the suite does not compile src a second time.
- */
-async function pack(dir: string): Promise<string> {
-  const stage = join(dir, 'stage');
-  await mkdir(stage);
-  for (const entry of ['package.json', 'README.md', 'SECURITY.md']) await cp(join(ROOT, entry), join(stage, entry));
-  await cp(join(ROOT, 'dist', 'src'), join(stage, 'dist', 'src'), { recursive: true, filter: (source) => !source.endsWith('.map') });
-  const { output } = await run(NPM, ['pack', '--ignore-scripts', '--pack-destination', dir, '--loglevel=error'], stage);
-  return join(dir, output.trim().split('\n').at(-1)!);
-}
 
 /** A user's folder: sonarhost from the tarball, the plugin from its author's folder, and a plugin that binds nothing. */
 async function installSite(site: string, tarball: string, plugin: string): Promise<string> {
