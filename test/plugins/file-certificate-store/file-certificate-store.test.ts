@@ -298,6 +298,9 @@ describe('FileCertificateStore', () => {
       });
       assert.deepEqual(await Promise.all(files.map(sha)), before);
       assert.deepEqual((await readdir(dir)).sort(), ['ca.crt', 'server.crt', 'server.key'], 'no new CA, nothing archived');
+      const doctor = (await newStore().check()).find((c) => c.name === 'CA key');
+      assert.equal(doctor?.status, 'fail');
+      assert.match(doctor?.fix ?? '', /--rotate-ca --yes/);
 
       const store = newStore();
       await store.prepare().catch(() => undefined);
