@@ -286,7 +286,7 @@ describe('FileCertificateStore', () => {
       await openssl(['verify', '-attime', String(Math.floor(clock.now().getTime() / 1000)), '-CAfile', join(dir, 'ca.crt'), 'device.crt'], { cwd: work });
     });
 
-    it('stops with the rotation advice when ca.key is missing beside ca.crt, changing nothing; rotation recovers', async () => {
+    it('stops with the rotation advice when ca.key is missing beside ca.crt, changing nothing (doctor says so too)', async () => {
       await newStore().prepare();
       const files = ['ca.crt', 'server.key', 'server.crt'];
       const before = await Promise.all(files.map(sha));
@@ -301,11 +301,6 @@ describe('FileCertificateStore', () => {
       const doctor = (await newStore().check()).find((c) => c.name === 'CA key');
       assert.equal(doctor?.status, 'fail');
       assert.match(doctor?.fix ?? '', /--rotate-ca --yes/);
-
-      const store = newStore();
-      await store.prepare().catch(() => undefined);
-      await store.rotateCertificateAuthority('test');
-      await openssl(['verify', '-CAfile', 'ca.crt', 'server.crt'], { cwd: dir });
     });
 
     it('renews an expiring CA certificate with its existing key, so issued device certificates stay valid', async () => {
