@@ -1,6 +1,6 @@
 import { type KeyObject, createPublicKey, verify } from 'node:crypto';
 import { HostError } from '../host-error.js';
-import { DerError, TAG, bytesOf, childrenOf, contentOf, expectTag, oid, readRoot } from './der.js';
+import { DerError, TAG, bytesOf, childrenOf, contentOf, expectTag, oid, readRoot, tlv } from './der.js';
 import { RSA_SIGNING, x509 } from './webcrypto.js';
 
 /** App ids travel in the CSR's CN and later reach shells (`run-as <appId>`): letters, digits, `_`, `.`, `-`. */
@@ -138,10 +138,26 @@ function csrParts(der: Buffer): CsrParts {
   };
 }
 
+const RSA_ENCRYPTION = tlv(TAG.sequence, oid('1.2.840.113549.1.1.1'), Buffer.from([TAG.null, 0]));
+
+/**
+ * An RSA key is imported from its PKCS#1 bytes inside the SubjectPublicKeyInfo: OpenSSL imports those
+ * in about 8 µs, where the SPKI form goes through its generic decoders (about 250 µs, half the cost of
+ * checking a CSR). Any other key type takes the generic path, to be named in the refusal.
+ */
+function importPublicKey(spki: Buffer): KeyObject {
+  const [algorithm, bits, ...extra] = childrenOf(spki, readRoot(spki, TAG.sequence));
+  if (algorithm && bits?.tag === TAG.bitString && extra.length === 0 && bytesOf(spki, algorithm).equals(RSA_ENCRYPTION)) {
+    const content = contentOf(spki, bits);
+    if (content[0] === 0) return createPublicKey({ key: content.subarray(1), format: 'der', type: 'pkcs1' });
+  }
+  return createPublicKey({ key: spki, format: 'der', type: 'spki' });
+}
+
 function rsaPublicKey(spki: Buffer): { key: KeyObject; keyBits: number } {
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+    key = importPublicKey(spki);
   } catch (error) {
     throw new HostError('csr-malformed', 'The public key inside the CSR could not be read.', { cause: error });
   }

@@ -9,7 +9,9 @@ const SHA256_WITH_RSA = tlv(TAG.sequence, oid('1.2.840.113549.1.1.11'), Buffer.f
 const VERSION_3 = tlv(0xa0, tlv(TAG.integer, Buffer.from([2])));
 const CRITICAL = tlv(TAG.boolean, Buffer.from([0xff]));
 
-const extension = (id: string, critical: boolean, value: Buffer) => tlv(TAG.sequence, oid(id), ...(critical ? [CRITICAL] : []), tlv(TAG.octetString, value));
+const extension = (id: string | Buffer, critical: boolean, value: Buffer) =>
+  tlv(TAG.sequence, typeof id === 'string' ? oid(id) : id, ...(critical ? [CRITICAL] : []), tlv(TAG.octetString, value));
+const SUBJECT_KEY_IDENTIFIER = oid('2.5.29.14');
 
 /** What every client certificate states besides its key identifiers: not a CA, TLS client, signing and key exchange. */
 const CLIENT_EXTENSIONS = Buffer.concat([
@@ -70,7 +72,7 @@ export class ClientCertificateSigner {
       tlv(TAG.sequence, derTime(notBefore), derTime(notAfter)),
       subject.subjectDer,
       subject.publicKeyDer,
-      tlv(0xa3, tlv(TAG.sequence, CLIENT_EXTENSIONS, extension('2.5.29.14', false, tlv(TAG.octetString, keyIdentifier(subject.publicKeyDer))), this.authorityKeyId)),
+      tlv(0xa3, tlv(TAG.sequence, CLIENT_EXTENSIONS, extension(SUBJECT_KEY_IDENTIFIER, false, tlv(TAG.octetString, keyIdentifier(subject.publicKeyDer))), this.authorityKeyId)),
     );
     const signature = await new Promise<Buffer>((resolve, reject) => sign('sha256', tbs, this.signingKey, (error, value) => (error ? reject(error) : resolve(value))));
     const der = tlv(TAG.sequence, tbs, SHA256_WITH_RSA, tlv(TAG.bitString, Buffer.from([0]), signature));
