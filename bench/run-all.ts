@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureAndroidExchange } from './android-exchange.js';
+import { formatIssuance, measureCertificateIssuance } from './certificate-issuance.js';
 import { measureExchangeLatency } from './exchange-latency.js';
 import { FLIPPER_SERVER_VERSION, prepareFlipperServer } from './flipper-server-process.js';
 import { killTrackedChildren, runCleanups } from './processes.js';
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
   const targetLines = targets.map((t) => `${t.met === undefined ? 'n/a   ' : t.met ? 'MET   ' : 'MISSED'} ${t.target}: ${t.detail}`);
   process.stdout.write(`\n${heading}\n\n${text}\n\n${footnotes.join('\n')}\n\nTargets (reported, not asserted):\n${targetLines.join('\n')}\n\nFigures: ${RESULTS_FILE}\n`);
 
+  process.stdout.write(`\n${formatIssuance(await measureCertificateIssuance())}\n`);
   await mkdir(join(RESULTS_FILE, '..'), { recursive: true });
   await writeFile(
     RESULTS_FILE,

@@ -9,9 +9,10 @@ import { Logger } from './logger.js';
 const CHECK_EVERY_MS = 60 * 60_000;
 
 /**
- * Keeps certificates fresh in a host that runs for weeks: every hour the store applies its renewal
- * rules again, and when something was renewed the TLS listeners are told to load the new credentials
- * (new connections get them; established ones keep theirs).
+ * Keeps certificates fresh in a host that runs for weeks: every hour, and whenever the store sees its
+ * files changed by another process (`sonarhost certs --renew-server` or `--rotate-ca`), the store
+ * applies its rules again and loads what is on disk; when anything changed, the TLS listeners are told
+ * to load the new credentials (new connections get them; established ones keep theirs).
  */
 @injectable()
 export class CertificateRenewal implements HostService {
@@ -30,7 +31,11 @@ export class CertificateRenewal implements HostService {
   async start(): Promise<Disposable> {
     const timer = setInterval(() => void this.checkNow(), CHECK_EVERY_MS);
     timer.unref();
-    return toDisposable(() => clearInterval(timer));
+    const watching = this.store.watch?.(() => void this.checkNow());
+    return toDisposable(async () => {
+      clearInterval(timer);
+      await watching?.dispose();
+    });
   }
 
   /** Applies the renewal rules now; returns what was renewed. */
@@ -38,10 +43,13 @@ export class CertificateRenewal implements HostService {
     if (!this.store.refresh) return [];
     try {
       const { renewals } = await this.store.refresh();
-      if (renewals.length > 0) this.events.emit({ type: 'credentials-changed', at: new Date().toISOString(), renewals });
+      if (renewals.length > 0) {
+        this.log.info('the certificates changed; the TLS listeners switch to them', { renewals });
+        this.events.emit({ type: 'credentials-changed', at: new Date().toISOString(), renewals });
+      }
       return renewals;
     } catch (error) {
-      this.log.error('could not renew the certificates; the current ones stay in use', { error: describeError(error) });
+      this.log.error('could not renew or load the certificates; the current ones stay in use', { error: describeError(error) });
       return [];
     }
   }

@@ -1,3 +1,4 @@
+import { type Disposable } from './disposable.js';
 import { type HealthCheck } from './health-check.js';
 
 /**
@@ -27,6 +28,12 @@ export interface CertificateStore {
    * certificate gets old). `renewals` is empty when nothing changed.
    */
   refresh?(): Promise<CertificateReport>;
+  /**
+   * Calls `onChange` (debounced) when the stored credentials may have been changed by someone else, such
+   * as `sonarhost certs --rotate-ca` in another process; the host then calls refresh(), which verifies
+   * and loads them.
+   */
+  watch?(onChange: () => void): Disposable;
   /** Read-only health checks for `sonarhost doctor`: nothing is created or renewed. */
   check?(): Promise<HealthCheck[]>;
 }

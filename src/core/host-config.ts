@@ -14,7 +14,7 @@ export interface HostConfig {
   webSocket: { insecure: number | false; secure: number | false; browser: number | false };
   /** The local HTTP API and dashboard, on loopback only; `false` turns it off. */
   api: { port: number | false };
-  /** Folder holding ca.key, ca.crt, server.key, server.crt, server.srl. */
+  /** Folder holding ca.key, ca.crt, server.key, server.crt (and upstream's server.srl, if any). */
   certDir: string;
   logLevel: LogLevel;
   plugins: PluginSelection;

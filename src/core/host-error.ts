@@ -9,6 +9,7 @@ export type HostErrorKind =
   // certificate authority on disk
   | 'ca-unreadable'
   | 'cert-dir-unwritable'
+  | 'cert-dir-locked'
   // CSR checks on the signing path
   | 'csr-too-large'
   | 'csr-not-pem'

@@ -19,11 +19,12 @@ export class TlsListeners {
     return server;
   }
 
-  follow(events: HostEvents, onReload: () => void = () => undefined): Disposable {
+  /** `onReload` gets the number of listeners switched and why, for the transport's log. */
+  follow(events: HostEvents, onReload: (listeners: number, renewals: string[]) => void = () => undefined): Disposable {
     return events.subscribe((event) => {
       if (event.type !== 'credentials-changed' || this.servers.size === 0) return;
       for (const server of this.servers) server.setSecureContext(this.certificates.serverCredentials());
-      onReload();
+      onReload(this.servers.size, event.renewals);
     });
   }
 }

@@ -114,7 +114,7 @@ describe('fuzz: parseCsr', () => {
         if (outcome.ok) {
           // Whatever a mutation left acceptable, it can never change who the certificate is for.
           assert.equal(outcome.parsed.appId, original.appId, 'a mutated CSR parsed with another app id');
-          assert.equal(await spki(outcome.parsed.request), await spki(new x509.Pkcs10CertificateRequest(original.pem)), 'a mutated CSR parsed with another key');
+          assert.equal(outcome.parsed.publicKeyDer.toString('hex'), await spki(new x509.Pkcs10CertificateRequest(original.pem)), 'a mutated CSR parsed with another key');
         }
       }),
       fuzzParameters(1_200),

@@ -131,8 +131,9 @@ export class IosSimulatorDeviceTransport implements DeviceTransport {
       throw refused(`The folder ${folder} changed while its certificates were being made${now ? ` (it now resolves to ${now})` : ''}; nothing was written. Let the app retry.`);
     }
     for (const file of files) {
-      // A rename replaces a link planted at the file name instead of following it.
-      await writeFileAtomic(join(folder, file.name), file.contents, 0o644);
+      // A rename replaces a link planted at the file name instead of following it. No fsync: a certificate
+      // lost or truncated by a power cut is missing or fails TLS, and the SDKs redo the exchange for both.
+      await writeFileAtomic(join(folder, file.name), file.contents, 0o644, { durable: false });
     }
     const apps = this.exchanged.get(udid) ?? new Set<string>();
     apps.add(request.csr.appId);

@@ -27,10 +27,13 @@ export async function checkCertificateFolder(dir: string, now: Date): Promise<He
     checks.push({ name: 'CA key', status: 'ok', detail: 'ca.key is a readable RSA key' });
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    const rotate = 'restore it from a backup, or `sonarhost certs --rotate-ca --yes`';
     checks.push(
-      missing
-        ? { name: 'CA key', status: 'warn', detail: 'ca.key is missing', fix: 'sonarhost creates a new CA on its next start (devices then redo the exchange)' }
-        : { name: 'CA key', status: 'fail', detail: `ca.key is damaged (${describeError(error)})`, fix: 'restore it from a backup, or `sonarhost certs --rotate-ca --yes`' },
+      !missing
+        ? { name: 'CA key', status: 'fail', detail: `ca.key is damaged (${describeError(error)})`, fix: rotate }
+        : ca instanceof Error
+          ? { name: 'CA key', status: 'warn', detail: 'ca.key is missing', fix: 'sonarhost creates a new CA on its next start (devices then redo the exchange)' }
+          : { name: 'CA key', status: 'fail', detail: 'ca.key is missing beside ca.crt: sonarhost will not start', fix: rotate },
     );
   }
   checks.push(expiryCheck('CA certificate', ca, now, 'sonarhost re-issues it with the same key on its next start'));

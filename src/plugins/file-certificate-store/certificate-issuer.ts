@@ -15,7 +15,7 @@ const DAY = 24 * HOUR;
  * under 30 days old, which is met by re-issuing the CA certificate with the same key after 25 days
  * (device certificates already issued stay valid: same key, same subject).
  * The server certificate lives 30 days, like upstream's openssl default, and is renewed a day before.
- * Client certificates are back-dated a day so devices with a skewed clock accept them.
+ * Client certificates (ClientCertificateSigner) are back-dated a day so devices with a skewed clock accept them.
  */
 export const VALIDITY = {
   caDays: 365,
@@ -60,19 +60,6 @@ export async function issueServerCertificate(
   return issue(ca, serverPublicKey, SERVER_SUBJECT, serialNumber, now, VALIDITY.serverBackdateMs, VALIDITY.serverDays, [
     new x509.SubjectAlternativeNameExtension(names),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-  ]);
-}
-
-export async function issueClientCertificate(
-  ca: CertificateAuthorityKeys,
-  request: x509.Pkcs10CertificateRequest,
-  serialNumber: string,
-  now: Date,
-): Promise<x509.X509Certificate> {
-  // The subject is the CSR's, as upstream's `openssl x509 -req` copies it; the CN carries the app id.
-  return issue(ca, request.publicKey, request.subjectName, serialNumber, now, VALIDITY.clientBackdateMs, VALIDITY.clientDays, [
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
   ]);
 }

@@ -1,3 +1,4 @@
+import { type FSWatcher, watch } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
@@ -9,6 +10,7 @@ import {
 } from '../../core/certificate-store.js';
 import { Clock } from '../../core/clock.js';
 import { type HealthCheck } from '../../core/health-check.js';
+import { type Disposable, toDisposable } from '../../core/disposable.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
@@ -18,13 +20,14 @@ import {
   type CertificateAuthorityKeys,
   VALIDITY,
   createCaCertificate,
-  issueClientCertificate,
   issueServerCertificate,
   summarize,
 } from './certificate-issuer.js';
 import { checkCertificateFolder } from './certificate-folder-check.js';
+import { ClientCertificateSigner } from './client-certificate.js';
+import { FolderLock } from './folder-lock.js';
 import { type FilePair, exists, recoverPair, writePair } from './paired-files.js';
-import { SerialFile } from './serial-file.js';
+import { SerialNumbers, serialHex } from './serial-numbers.js';
 import { unwritable } from './write-error.js';
 
 interface Loaded {
@@ -32,19 +35,27 @@ interface Loaded {
   caPem: string;
   server: x509.X509Certificate;
   credentials: ServerCredentials;
+  signer: ClientCertificateSigner;
 }
+
+/** The files whose change on disk means other credentials; everything else in the folder is ignored. */
+const CREDENTIAL_FILES = new Set(['ca.key', 'ca.crt', 'server.key', 'server.crt']);
+/** A rotation renames four files within milliseconds: reload once, after the last of them. */
+const WATCH_DEBOUNCE_MS = 300;
 
 /**
  * The built-in CertificateStore: a folder with upstream Flipper's file names (`ca.key`, `ca.crt`,
- * `server.key`, `server.crt`, `server.srl`), so an existing Flipper certificate folder can be reused.
- * All X.509 work happens in-process.
+ * `server.key`, `server.crt`; an existing `server.srl` is read, see SerialNumbers), so an existing
+ * Flipper certificate folder can be reused. All X.509 work happens in-process. Every change to the
+ * folder happens under its lock (FolderLock), also across processes.
  */
 @injectable()
 export class FileCertificateStore implements CertificateStore {
   private readonly dir: string;
   private readonly caFiles: FilePair;
   private readonly serverFiles: FilePair;
-  private readonly serials: SerialFile;
+  private readonly serials: SerialNumbers;
+  private readonly lock: FolderLock;
   private readonly log: Logger;
   private loaded: Loaded | undefined;
   private preparing: Promise<CertificateReport> | undefined;
@@ -57,12 +68,13 @@ export class FileCertificateStore implements CertificateStore {
     this.dir = config.certDir;
     this.caFiles = { keyPath: join(this.dir, 'ca.key'), certPath: join(this.dir, 'ca.crt') };
     this.serverFiles = { keyPath: join(this.dir, 'server.key'), certPath: join(this.dir, 'server.crt') };
-    this.serials = new SerialFile(join(this.dir, 'server.srl'));
+    this.serials = new SerialNumbers(join(this.dir, 'server.srl'));
     this.log = logger.child('certificates', { certDir: this.dir });
+    this.lock = new FolderLock(join(this.dir, 'sonarhost.lock'), this.log);
   }
 
   prepare(): Promise<CertificateReport> {
-    this.preparing ??= this.load().catch((error: unknown) => {
+    this.preparing ??= this.locked(() => this.load()).catch((error: unknown) => {
       this.preparing = undefined; // a later call may retry once the user has fixed the folder
       throw error;
     });
@@ -71,9 +83,30 @@ export class FileCertificateStore implements CertificateStore {
 
   async refresh(): Promise<CertificateReport> {
     await this.prepare();
-    const report = await this.load();
+    const report = await this.locked(() => this.load());
     this.preparing = Promise.resolve(report);
     return report;
+  }
+
+  watch(onChange: () => void): Disposable {
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(this.dir, { persistent: false });
+    } catch (error) {
+      this.log.warn('cannot watch the certificate folder: changes by other processes are picked up at the hourly check', { error: describeError(error) });
+      return toDisposable(() => undefined);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    watcher.on('change', (_event, name) => {
+      if (name !== null && !CREDENTIAL_FILES.has(String(name))) return;
+      clearTimeout(timer);
+      timer = setTimeout(onChange, WATCH_DEBOUNCE_MS);
+    });
+    watcher.on('error', (error) => this.log.warn('stopped watching the certificate folder', { error: describeError(error) }));
+    return toDisposable(() => {
+      clearTimeout(timer);
+      watcher.close();
+    });
   }
 
   serverCredentials(): ServerCredentials {
@@ -92,39 +125,47 @@ export class FileCertificateStore implements CertificateStore {
     return checkCertificateFolder(this.dir, this.clock.now());
   }
 
+  /** Nothing is written here: the serial is random and a lost certificate is one the app asks for again. */
   async signCsr(csrPem: string): Promise<IssuedClientCertificate> {
-    const { ca } = this.require();
+    const { signer } = this.require();
     const csr = await parseCsrCached(csrPem, this.config.limits.maxCsrBytes);
-    const serialNumber = await this.serials.next();
-    const certificate = await issueClientCertificate(ca, csr.request, serialNumber, this.clock.now());
-    return {
-      appId: csr.appId,
-      certificatePem: certificate.toString('pem') + '\n',
-      serialNumber,
-      notBefore: certificate.notBefore,
-      notAfter: certificate.notAfter,
-    };
+    const serial = this.serials.next();
+    const certificate = await signer.issue(csr, serial, this.clock.now());
+    return { appId: csr.appId, certificatePem: certificate.pem, serialNumber: serialHex(serial), notBefore: certificate.notBefore, notAfter: certificate.notAfter };
   }
 
   async renewServerCertificate(reason: string): Promise<void> {
-    const { ca, caPem } = this.require();
-    const renewals: string[] = [];
-    const server = await this.issueServer(ca, reason, renewals);
-    this.loaded = { ca, caPem, server: server.certificate, credentials: { key: server.keyPem, cert: server.certPem, ca: caPem } };
-    this.preparing = Promise.resolve(this.report(renewals));
+    await this.locked(async () => {
+      const { ca, caPem } = this.require();
+      const renewals: string[] = [];
+      const server = await this.issueServer(ca, reason, renewals);
+      this.use(ca, caPem, server);
+      this.preparing = Promise.resolve(this.report(renewals));
+    });
   }
 
   async rotateCertificateAuthority(reason: string): Promise<void> {
+    await this.locked(async () => {
+      const archived = await this.archive(['ca.key', 'ca.crt', 'server.key', 'server.crt']);
+      this.log.warn('rotating the certificate authority: every device must redo the certificate exchange', { reason, archivedTo: archived });
+      this.loaded = undefined;
+      this.preparing = undefined;
+      const renewals: string[] = [];
+      const ca = await this.createCa(`rotation requested: ${reason}`, renewals);
+      const server = await this.issueServer(ca.ca, 'the certificate authority was rotated', renewals);
+      this.use(ca.ca, ca.pem, server);
+      this.preparing = Promise.resolve(this.report(renewals));
+    });
+  }
+
+  /** Runs a change of the folder under its lock (the lock file lives in the folder, so it must exist first). */
+  private async locked<T>(work: () => Promise<T>): Promise<T> {
     await this.ensureFolder();
-    const archived = await this.archive(['ca.key', 'ca.crt', 'server.key', 'server.crt']);
-    this.log.warn('rotating the certificate authority: every device must redo the certificate exchange', { reason, archivedTo: archived });
-    this.loaded = undefined;
-    this.preparing = undefined;
-    const renewals: string[] = [];
-    const ca = await this.createCa(`rotation requested: ${reason}`, renewals);
-    const server = await this.issueServer(ca.ca, 'the certificate authority was rotated', renewals);
-    this.loaded = { ca: ca.ca, caPem: ca.pem, server: server.certificate, credentials: { key: server.keyPem, cert: server.certPem, ca: ca.pem } };
-    this.preparing = Promise.resolve(this.report(renewals));
+    return this.lock.run(work);
+  }
+
+  private use(ca: CertificateAuthorityKeys, caPem: string, server: { certificate: x509.X509Certificate; keyPem: string; certPem: string }): void {
+    this.loaded = { ca, caPem, server: server.certificate, credentials: { key: server.keyPem, cert: server.certPem, ca: caPem }, signer: new ClientCertificateSigner(ca) };
   }
 
   private require(): Loaded {
@@ -133,7 +174,7 @@ export class FileCertificateStore implements CertificateStore {
   }
 
   private async load(): Promise<CertificateReport> {
-    await this.ensureFolder();
+    await this.serials.load();
     const renewals: string[] = [];
     for (const pair of [this.caFiles, this.serverFiles]) {
       const repaired = await recoverPair(pair);
@@ -143,9 +184,16 @@ export class FileCertificateStore implements CertificateStore {
       }
     }
 
+    const before = this.loaded;
     const ca = await this.loadOrCreateCa(renewals);
     const server = await this.loadOrIssueServer(ca.ca, renewals);
-    this.loaded = { ca: ca.ca, caPem: ca.pem, server: server.certificate, credentials: { key: server.keyPem, cert: server.certPem, ca: ca.pem } };
+    if (before && renewals.length === 0) {
+      // Nothing was renewed here, yet the files may differ from what is in use: another process wrote them.
+      if (before.caPem !== ca.pem) renewals.push('loaded the CA certificate that another process wrote (ca.crt changed on disk)');
+      if (before.credentials.cert !== server.certPem) renewals.push('loaded the server certificate that another process wrote (server.crt changed on disk)');
+      if (renewals.length > 0) this.log.info('the certificate folder was changed by another process', { renewals });
+    }
+    this.use(ca.ca, ca.pem, server);
     return this.report(renewals);
   }
 
@@ -175,8 +223,9 @@ export class FileCertificateStore implements CertificateStore {
 
   private async loadOrCreateCa(renewals: string[]): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
     if (!(await exists(this.caFiles.keyPath))) {
-      if (await exists(this.caFiles.certPath)) await this.archive(['ca.crt']);
-      return this.createCa('ca.key is missing', renewals);
+      // A certificate without its key is a damaged CA, not a first start: a new one would silently cut off every device.
+      if (await exists(this.caFiles.certPath)) throw this.caUnreadable('ca.key is missing beside ca.crt');
+      return this.createCa('this folder holds no certificate authority yet', renewals);
     }
 
     const keys = await this.readCaKey();
@@ -245,7 +294,7 @@ export class FileCertificateStore implements CertificateStore {
   }
 
   private async writeCa(keys: CryptoKeyPair, keyPem: string): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
-    const certificate = await createCaCertificate(keys, await this.serials.next(), this.clock.now());
+    const certificate = await createCaCertificate(keys, serialHex(this.serials.next()), this.clock.now());
     const pem = certificate.toString('pem') + '\n';
     await this.write(this.caFiles, keyPem, pem);
     return { ca: { certificate, keys }, pem };
@@ -285,7 +334,7 @@ export class FileCertificateStore implements CertificateStore {
 
   private async issueServer(ca: CertificateAuthorityKeys, reason: string, renewals: string[]) {
     const keys = await generateRsaKeyPair();
-    const certificate = await issueServerCertificate(ca, keys.publicKey, await this.serials.next(), this.clock.now());
+    const certificate = await issueServerCertificate(ca, keys.publicKey, serialHex(this.serials.next()), this.clock.now());
     const keyPem = await exportPrivateKeyPem(keys.privateKey);
     const certPem = certificate.toString('pem') + '\n';
     await this.write(this.serverFiles, keyPem, certPem);

@@ -53,7 +53,7 @@ export class RSocketTransportService implements HostService {
 
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
-    running.push(this.tlsListeners.follow(this.events, () => this.log.info('the secure listeners use the renewed certificates')));
+    running.push(this.tlsListeners.follow(this.events, (listeners, renewals) => this.log.info('reloaded the secure RSocket listeners with the new certificates', { listeners, renewals })));
     running.push(toDisposable(() => this.registry.closeAll()), this.diagnostics, this.gate);
     try {
       const secure = await this.listenEverywhere('secure', this.config.ports.secure, () => this.secureServer(), running);

@@ -61,7 +61,7 @@ export class WebSocketTransportService implements HostService {
 
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
-    running.push(this.tlsListeners.follow(this.events));
+    running.push(this.tlsListeners.follow(this.events, (listeners, renewals) => this.log.info('reloaded the secure WebSocket listeners with the new certificates', { listeners, renewals })));
     try {
       for (const listener of ['secure', 'insecure', 'browser'] as const) {
         const port = this.config.webSocket[listener];

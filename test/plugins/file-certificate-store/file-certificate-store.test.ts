@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { HostError } from '../../../src/core/host-error.js';
 import { FileCertificateStore } from '../../../src/plugins/file-certificate-store/file-certificate-store.js';
 import { ManualClock, MemoryLogger, testConfig } from '../../helpers/fakes.js';
-import { openssl, opensslCsr } from '../../helpers/openssl.js';
+import { openssl, opensslCsr, opensslTopFields } from '../../helpers/openssl.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 import { versionOneCsr } from '../../helpers/csr-fixtures.js';
 
@@ -21,6 +21,15 @@ describe('FileCertificateStore', () => {
 
   const newStore = (certDir = dir) => new FileCertificateStore(testConfig({ certDir }), clock, logger);
   const sha = async (name: string) => createHash('sha256').update(await readFile(join(dir, name))).digest('hex');
+  /** The certificate holds the CSR's subject and public key byte for byte, and openssl's issuer is the CA's subject. */
+  const assertCarriesCsr = async (certificate: string, csr: string) => {
+    const [version, subject, publicKey] = await opensslTopFields(csr, 'req', work);
+    const [, , , issuer, , certSubject, certKey] = await opensslTopFields(certificate, 'x509', work);
+    assert.equal(version![0], 0x02, 'CSR fields located');
+    assert.equal(certSubject!.toString('hex'), subject!.toString('hex'), 'subject bytes as in the CSR');
+    assert.equal(certKey!.toString('hex'), publicKey!.toString('hex'), 'SubjectPublicKeyInfo bytes as in the CSR');
+    assert.equal(issuer!.toString('hex'), (await opensslTopFields(join(dir, 'ca.crt'), 'x509', work))[5]!.toString('hex'), 'issuer = CA subject');
+  };
 
   beforeEach(async () => {
     const a = await makeTempDir();
@@ -43,7 +52,7 @@ describe('FileCertificateStore', () => {
       assert.equal((await stat(dir)).mode & 0o777, 0o700);
       assert.equal((await stat(join(dir, 'ca.key'))).mode & 0o777, 0o600);
       assert.equal((await stat(join(dir, 'server.key'))).mode & 0o777, 0o600);
-      assert.deepEqual((await readdir(dir)).sort(), ['ca.crt', 'ca.key', 'server.crt', 'server.key', 'server.srl']);
+      assert.deepEqual((await readdir(dir)).sort(), ['ca.crt', 'ca.key', 'server.crt', 'server.key'], 'no serial counter, no lock left behind');
 
       await openssl(['verify', '-x509_strict', '-CAfile', 'ca.crt', 'ca.crt'], { cwd: dir });
       const server = await openssl(['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', 'ca.crt', 'server.crt'], { cwd: dir });
@@ -110,6 +119,25 @@ describe('FileCertificateStore', () => {
       assert.match(text, /TLS Web Client Authentication/);
       const backdate = clock.now().getTime() - issued.notBefore.getTime();
       assert.ok(backdate >= 23 * 3600_000, `notBefore is back-dated by ${backdate} ms`);
+      await assertCarriesCsr('device.crt', 'app.csr');
+      assert.match(text, /X509v3 Basic Constraints: critical\s+CA:FALSE/);
+      assert.match(text, /X509v3 Key Usage: critical\s+Digital Signature, Key Encipherment/);
+
+      // The key identifiers are the ones openssl computes: SKI from the app's key, AKI = the CA's SKI.
+      await writeFile(join(work, 'ski.ext'), 'subjectKeyIdentifier=hash\n');
+      await openssl(['x509', '-req', '-in', 'app.csr', '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-set_serial', '7', '-extfile', 'ski.ext', '-out', 'openssl.crt'], { cwd: work });
+      const ski = async (file: string, cwd = work) => (await openssl(['x509', '-in', file, '-noout', '-ext', 'subjectKeyIdentifier'], { cwd })).stdout.split('\n')[1]!.trim();
+      assert.equal(await ski('device.crt'), await ski('openssl.crt'));
+      assert.match(text, new RegExp(`Authority Key Identifier:\\s+(keyid:)?${await ski('ca.crt', dir)}`));
+
+      // Validity: back-dated a day, a year long but never past the CA certificate, as openssl reads it.
+      const dates = (await openssl(['x509', '-in', 'device.crt', '-noout', '-startdate', '-enddate'], { cwd: work })).stdout;
+      const [start, end] = [/notBefore=(.*)/, /notAfter=(.*)/].map((r) => new Date(r.exec(dates)![1]!));
+      assert.equal(start!.getTime(), issued.notBefore.getTime());
+      assert.equal(end!.getTime(), issued.notAfter.getTime());
+      assert.equal(Math.floor((clock.now().getTime() - 86_400_000) / 1000) * 1000, issued.notBefore.getTime());
+      const caEnd = new Date(/notAfter=(.*)/.exec((await openssl(['x509', '-in', 'ca.crt', '-noout', '-enddate'], { cwd: dir })).stdout)![1]!);
+      assert.ok(end! <= caEnd && caEnd.getTime() - end!.getTime() < 2 * 86_400_000, `notAfter ${end!.toISOString()}, CA until ${caEnd.toISOString()}`);
     });
 
     it('signs the SDKs\' non-standard version-1 CSR', async () => {
@@ -123,20 +151,30 @@ describe('FileCertificateStore', () => {
       assert.equal(issued.appId, 'com.facebook.flipper.sample');
       await writeFile(join(work, 'v1.crt'), issued.certificatePem);
       await openssl(['verify', '-CAfile', join(dir, 'ca.crt'), 'v1.crt'], { cwd: work });
+      await assertCarriesCsr('v1.crt', 'v1.csr');
     });
 
-    it('gives every certificate a unique serial, persisted across restarts', async () => {
+    it('gives every certificate a random 16-byte serial, positive and DER-minimal, and writes nothing per certificate', async () => {
       const store = newStore();
       await store.prepare();
+      const folder = await Promise.all((await readdir(dir)).map(async (name) => [name, (await stat(join(dir, name))).mtimeMs]));
       const { csr } = await opensslCsr(work, APP_SUBJECT);
-      const first = await Promise.all([store.signCsr(csr), store.signCsr(csr), store.signCsr(csr)]);
+      const issued = await Promise.all(Array.from({ length: 40 }, () => store.signCsr(csr)));
       const restarted = newStore();
       await restarted.prepare();
-      const second = await restarted.signCsr(csr);
-      const serials = [...first, second].map((c) => BigInt('0x' + c.serialNumber));
-      assert.equal(new Set(serials).size, 4);
-      assert.equal(serials[3], serials.reduce((a, b) => (a > b ? a : b)));
-      assert.equal((await readFile(join(dir, 'server.srl'), 'utf8')).trim(), second.serialNumber.replace(/^00/, ''));
+      issued.push(await restarted.signCsr(csr));
+      assert.equal(new Set(issued.map((c) => c.serialNumber)).size, issued.length, 'serials are unique');
+      for (const [i, certificate] of issued.slice(0, 3).entries()) {
+        await writeFile(join(work, `serial${i}.crt`), certificate.certificatePem);
+        const serialField = (await opensslTopFields(`serial${i}.crt`, 'x509', work))[1]!;
+        // INTEGER, 16 content bytes, the first in 0x40-0x7f: positive, no padding byte, 126 random bits.
+        assert.equal(serialField[0], 0x02);
+        assert.equal(serialField[1], 16);
+        assert.ok(serialField[2]! >= 0x40 && serialField[2]! <= 0x7f, serialField.toString('hex'));
+        assert.equal((await openssl(['x509', '-in', `serial${i}.crt`, '-noout', '-serial'], { cwd: work })).stdout.trim(), `serial=${certificate.serialNumber}`);
+      }
+      const after = await Promise.all((await readdir(dir)).map(async (name) => [name, (await stat(join(dir, name))).mtimeMs]));
+      assert.deepEqual(after, folder, 'signing wrote nothing into the certificate folder');
     });
 
     const refusals: Array<[string, () => Promise<string>, string, RegExp]> = [
@@ -155,19 +193,17 @@ describe('FileCertificateStore', () => {
         const store = newStore();
         await store.prepare();
         const input = await make();
-        const serialBefore = await readFile(join(dir, 'server.srl'), 'utf8');
         await assert.rejects(store.signCsr(input), (error: unknown) => {
           assert.ok(HostError.is(error, kind as never), `expected ${kind}, got ${String(error)}`);
           assert.match((error as Error).message, message);
           return true;
         });
-        assert.equal(await readFile(join(dir, 'server.srl'), 'utf8'), serialBefore, 'no serial is spent on a refused CSR');
       });
     }
   });
 
   describe('an existing Flipper (openssl-made) folder', () => {
-    it('is reused as it is, PKCS#1 CA key included, and its serial keeps counting', async () => {
+    it('is reused as it is, PKCS#1 CA key included, and its server.srl is left as it is', async () => {
       const { mkdir } = await import('node:fs/promises');
       await mkdir(dir, { mode: 0o700 });
       await openssl(['genrsa', '-traditional', '-out', 'ca.key', '2048'], { cwd: dir });
@@ -178,7 +214,7 @@ describe('FileCertificateStore', () => {
       assert.match(await readFile(join(dir, 'ca.key'), 'utf8'), /BEGIN RSA PRIVATE KEY/);
       const files = ['ca.key', 'ca.crt', 'server.key', 'server.crt'];
       const before = await Promise.all(files.map(sha));
-      const serialBefore = BigInt('0x' + (await readFile(join(dir, 'server.srl'), 'utf8')).trim());
+      const srl = await readFile(join(dir, 'server.srl'), 'utf8');
 
       const store = newStore();
       const report = await store.prepare();
@@ -186,7 +222,9 @@ describe('FileCertificateStore', () => {
       assert.deepEqual(await Promise.all(files.map(sha)), before);
 
       const issued = await store.signCsr((await opensslCsr(work, APP_SUBJECT)).csr);
-      assert.equal(BigInt('0x' + issued.serialNumber), serialBefore + 1n);
+      assert.equal(await readFile(join(dir, 'server.srl'), 'utf8'), srl, 'upstream\'s counter is not advanced');
+      const distance = BigInt('0x' + issued.serialNumber) - BigInt('0x' + srl.trim());
+      assert.ok(distance > 2n ** 32n || distance < -(2n ** 32n), 'far from what the counter issued or will issue');
       await writeFile(join(work, 'device.crt'), issued.certificatePem);
       await openssl(['verify', '-CAfile', join(dir, 'ca.crt'), 'device.crt'], { cwd: work });
     });
@@ -248,19 +286,21 @@ describe('FileCertificateStore', () => {
       await openssl(['verify', '-attime', String(Math.floor(clock.now().getTime() / 1000)), '-CAfile', join(dir, 'ca.crt'), 'device.crt'], { cwd: work });
     });
 
-    it('creates a new CA when ca.key is missing, archives the old ca.crt, and re-issues the server certificate', async () => {
+    it('stops with the rotation advice when ca.key is missing beside ca.crt, changing nothing (doctor says so too)', async () => {
       await newStore().prepare();
-      const oldCa = await readFile(join(dir, 'ca.crt'), 'utf8');
+      const files = ['ca.crt', 'server.key', 'server.crt'];
+      const before = await Promise.all(files.map(sha));
       await unlink(join(dir, 'ca.key'));
-      const report = await newStore().prepare();
-      assert.deepEqual(report.renewals, [
-        'created a new certificate authority: ca.key is missing',
-        'issued a new server certificate: server.crt is not signed by the current CA',
-      ]);
-      assert.notEqual(await readFile(join(dir, 'ca.crt'), 'utf8'), oldCa);
-      const [archived] = await readdir(join(dir, 'archive'));
-      assert.equal(await readFile(join(dir, 'archive', archived!, 'ca.crt'), 'utf8'), oldCa);
-      await openssl(['verify', '-CAfile', 'ca.crt', 'server.crt'], { cwd: dir });
+      await assert.rejects(newStore().prepare(), (error: unknown) => {
+        assert.ok(HostError.is(error, 'ca-unreadable'), String(error));
+        assert.match((error as Error).message, /is damaged: ca\.key is missing beside ca\.crt\. sonarhost never replaces a CA silently.*--rotate-ca --yes/);
+        return true;
+      });
+      assert.deepEqual(await Promise.all(files.map(sha)), before);
+      assert.deepEqual((await readdir(dir)).sort(), ['ca.crt', 'server.crt', 'server.key'], 'no new CA, nothing archived');
+      const doctor = (await newStore().check()).find((c) => c.name === 'CA key');
+      assert.equal(doctor?.status, 'fail');
+      assert.match(doctor?.fix ?? '', /--rotate-ca --yes/);
     });
 
     it('renews an expiring CA certificate with its existing key, so issued device certificates stay valid', async () => {
