@@ -166,6 +166,9 @@ describe('an iOS app on a physical iPhone over usbmux, end to end', () => {
     const destination = `/var/mobile/Containers/Data/Application/5B1E1C4A-2F7D-4E7B-9A51-0C9D1F7E2A11/Library/Application Support/sonar/`;
     const request = JSON.stringify({ method: 'signCertificate', csr: await createCsr(BUNDLE, keys), destination, medium: 1 });
     await assert.rejects(rawExchange(host.ports.insecure, SETUP({ os: 'iOS', device: "Ada's iPhone", app: 'Raw' }), request), /usbmuxd is not running.*apt install usbmuxd/s);
+    // The host is still there for the next app (this one asks again and gets the same clear answer).
+    await assert.rejects(rawExchange(host.ports.insecure, SETUP({ os: 'iOS', device: "Ada's iPhone", app: 'Raw' }), request), /usbmuxd is not running/);
+    assert.equal(host.logger.records.filter((r) => r.message === 'certificate exchange failed' && r.fields.kind === 'device-unavailable').length, 2);
     world = await FakeUsbWorld.start((await makeTempDir('sonarhost-usb-')).path);
   });
 });
