@@ -47,25 +47,27 @@ export interface DeviceProbe {
 
 /** What a phone looks like to this computer right now: paired, locked, its name and iOS version. */
 export async function probeDevice(address: UsbmuxAddress, device: UsbmuxDevice): Promise<DeviceProbe> {
+  const details: Record<string, string> = { connection: device.connectionType };
+  let name: string | undefined;
   try {
     const pair = await readPairRecord(address, device.udid);
     if (!pair) throw notPaired(device.udid);
     const lockdown = await LockdownClient.open(address, device, pair);
     try {
-      const details: Record<string, string> = { connection: device.connectionType };
-      const name = await lockdown.getValue('DeviceName');
+      const value = await lockdown.getValue('DeviceName');
+      if (typeof value === 'string') name = value;
       for (const [key, label] of [['ProductType', 'model'], ['ProductVersion', 'iOS']] as const) {
-        const value = await lockdown.getValue(key);
-        if (typeof value === 'string') details[label] = value;
+        const fact = await lockdown.getValue(key);
+        if (typeof fact === 'string') details[label] = fact;
       }
       // A locked phone still opens sessions; starting the service the exchange needs tells.
       await lockdown.startService(HOUSE_ARREST);
-      return { state: 'ready', name: typeof name === 'string' ? name : undefined, details };
+      return { state: 'ready', name, details };
     } finally {
       lockdown.close();
     }
   } catch (error) {
     const state = error instanceof IosDeviceError ? error.state : 'unreachable';
-    return { state, details: { connection: device.connectionType }, problem: describeError(error) };
+    return { state, name, details, problem: describeError(error) };
   }
 }

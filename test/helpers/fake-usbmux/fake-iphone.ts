@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import { type Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { parse, stringify } from 'simple-plist';
