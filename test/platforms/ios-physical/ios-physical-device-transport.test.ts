@@ -126,6 +126,21 @@ describe('the physical iOS transport', () => {
       assert.ok(world.usbmuxd.connects.includes(62078), 'lockdownd was reached through usbmux Connect (port in network byte order)');
     });
 
+    it('proves app.csr again before writing: a container changed since locate gets nothing', async () => {
+      const installed = await world.install(phone, BUNDLE, { csr: csrPem });
+      world.usbmuxd.attach(phone);
+      const target = await transport.locate(request(installed.destination, csr));
+      // Meanwhile the app was reinstalled with a new key: its folder holds another CSR.
+      await writeFile(join(installed.sonarFolder, 'app.csr'), await createCsr(BUNDLE, await generateRsaKeyPair()));
+      await assert.rejects(transport.deploy(request(installed.destination, csr), target, FILES), /differs from the CSR that was sent/);
+      assert.deepEqual(await readdir(installed.sonarFolder), ['app.csr']);
+      // Unplugged between locate and deploy: nothing is written either.
+      await writeFile(join(installed.sonarFolder, 'app.csr'), csrPem);
+      world.usbmuxd.detach(phone);
+      await assert.rejects(transport.deploy(request(installed.destination, csr), target, FILES), /was unplugged while its certificates were being made; nothing was written/);
+      assert.deepEqual(await readdir(installed.sonarFolder), ['app.csr']);
+    });
+
     it('leaves Wi-Fi-only devices out and says when no phone is attached over USB', async () => {
       const wifi = world.phone(UDID, "Ada's iPhone", pairing, 'Network');
       const installed = await world.install(wifi, BUNDLE, { csr: csrPem });

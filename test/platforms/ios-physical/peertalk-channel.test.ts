@@ -175,6 +175,16 @@ describe('a Peertalk channel to the host', () => {
     assert.equal(sha(phone.fromHost(3).data), sha(data));
   });
 
+  it('carries at most 64 pipes at once and refuses more with a close', async () => {
+    const host = await hostListener();
+    const { phone, channel } = channelTo(host.port);
+    for (let tag = 1; tag <= 65; tag++) phone.frame(201, tag);
+    await eventually(() => phone.fromHost(65).closed, 'the 65th pipe to be refused');
+    assert.equal(channel.pipeCount, 64);
+    assert.equal(phone.fromHost(64).closed, false);
+    await eventually(() => host.sockets.length === 64, 'the 64 pipes to reach the host');
+  });
+
   it('ends the channel and every pipe on a frame with another version', async () => {
     const host = await hostListener();
     const { phone, channel } = channelTo(host.port);
