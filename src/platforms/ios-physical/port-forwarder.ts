@@ -22,6 +22,8 @@ export class PortForwarder {
   private stopped = false;
   private readonly channels = new Map<number, PeertalkChannel>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Wakes the loops sleeping between attempts, so stop does not wait out a retry delay. */
+  private readonly wakers = new Set<() => void>();
   private readonly loops: Promise<void>[] = [];
 
   constructor(
@@ -48,8 +50,6 @@ export class PortForwarder {
   describe(): string {
     return this.ports.map((p) => `${p.devicePort}→${p.hostPort} ${this.channels.has(p.devicePort) ? 'connected' : 'waiting'}`).join(', ');
   }
-
-  private readonly wakers = new Set<() => void>();
 
   private async run(port: ForwardedPort): Promise<void> {
     let lastProblem: string | undefined;
