@@ -37,6 +37,8 @@ describe('an iOS app in a simulator, end to end', () => {
       config.plugins.deviceTransports = deviceTransports;
       config.pluginOptions['ios-simulator'] = { devicesRoot: sims.root };
       config.pluginOptions['fake-physical-ios'] = { applicationsFolder: join(dir, 'iphone') };
+      // No usbmuxd on the test machine: the physical-iPhone transport must say so.
+      config.pluginOptions['ios-physical'] = { usbmuxdSocket: `unix:${join(dir, 'no-usbmuxd')}` };
     });
   const simulatorApp = () => {
     const client = new FlipperClient({
@@ -102,18 +104,17 @@ describe('an iOS app in a simulator, end to end', () => {
     assert.deepEqual(await snapshotTree(dir), before);
   });
 
-  it('answers a physical iPhone with a clear error and writes nothing', async () => {
+  it('answers a physical iPhone with a clear error and writes nothing when usbmuxd is not running', async () => {
     host = await startHost([SIMULATOR_PLUGIN, PHYSICAL_PLUGIN]);
     const before = await snapshotTree(dir);
     await assert.rejects(rawExchange(host.ports.insecure, iosSetup("Ada's iPhone"), signRequest(await createCsr('com.example.phoneapp', keys), PHONE_FOLDER)), (error: Error) => {
-      assert.match(error.message, /Physical iOS devices are not supported by sonarhost's built-in transport yet/);
-      assert.match(error.message, /usbmux\/idb/);
-      assert.match(error.message, /plugins\.deviceTransports/);
+      assert.match(error.message, /usbmuxd is not running \(there is no usbmuxd socket at/);
+      assert.match(error.message, /USBMUXD_SOCKET_ADDRESS/);
       return true;
     });
     assert.deepEqual(await snapshotTree(dir), before);
     const failed = host.logger.records.find((r) => r.message === 'certificate exchange failed');
-    assert.equal(failed?.fields.kind, 'exchange-unsupported');
+    assert.equal(failed?.fields.kind, 'device-unavailable');
   });
 
   it('completes the exchange through a physical-iOS transport loaded from the config by module path', async () => {

@@ -1,0 +1,218 @@
+import * as net from 'node:net';
+import { type Duplex } from 'node:stream';
+import { HostError } from '../../core/host-error.js';
+import { type PlistDict, bytesField, decodePlist, encodePlist } from './plist-codec.js';
+import { readExactly } from './socket-reader.js';
+import { type UsbmuxAddress, describeUsbmuxAddress } from './usbmux-address.js';
+
+const HEADER_BYTES = 16;
+const PLIST_VERSION = 1;
+const PLIST_MESSAGE = 8;
+/** usbmuxd's own replies are small; a device list of a few dozen phones stays far below this. */
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+const CLIENT = { ClientVersionString: 'sonarhost', ProgName: 'sonarhost', kLibUSBMuxVersion: 3 };
+/** usbmuxd's result codes. */
+export const USBMUX_RESULT = { ok: 0, badCommand: 1, badDevice: 2, connectionRefused: 3, badVersion: 6 } as const;
+
+export interface UsbmuxDevice {
+  /** usbmuxd's handle, new for each attach. */
+  deviceId: number;
+  /** The device's UDID (its serial number). */
+  udid: string;
+  /** `USB` or `Network` (Wi-Fi sync). */
+  connectionType: string;
+}
+
+/** What the host needs from a pair record: who it is to the phone and how it proves it. */
+export interface PairRecord {
+  hostId: string;
+  systemBuid: string;
+  hostCertificate: Buffer;
+  hostPrivateKey: Buffer;
+  deviceCertificate?: Buffer;
+}
+
+export type UsbmuxConnectResult = { socket: Duplex } | { refused: number };
+
+/** One connection to usbmuxd, speaking its plist protocol (version 1). */
+export class UsbmuxConnection {
+  private tag = 0;
+
+  private constructor(
+    readonly socket: net.Socket,
+    private readonly address: UsbmuxAddress,
+  ) {}
+
+  static async open(address: UsbmuxAddress): Promise<UsbmuxConnection> {
+    const socket = 'path' in address ? net.connect(address.path) : net.connect(address.port, address.host);
+    socket.pause();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+    } catch (error) {
+      socket.destroy();
+      throw usbmuxdUnreachable(address, error);
+    }
+    socket.on('error', () => undefined); // surfaced by the reads and writes that meet it
+    return new UsbmuxConnection(socket, address);
+  }
+
+  /** Sends a request and waits for the reply that carries its tag. */
+  async request(message: PlistDict): Promise<PlistDict> {
+    const tag = ++this.tag;
+    this.send(message, tag);
+    for (;;) {
+      const { tag: replyTag, body } = await this.receive();
+      if (replyTag === tag) return body;
+    }
+  }
+
+  /** Reads the next message (Listen's Attached/Detached arrive untagged). */
+  async receive(): Promise<{ tag: number; body: PlistDict }> {
+    const what = `usbmuxd at ${describeUsbmuxAddress(this.address)}`;
+    const header = await readExactly(this.socket, HEADER_BYTES, what);
+    const length = header.readUInt32LE(0);
+    const version = header.readUInt32LE(4);
+    if (version !== PLIST_VERSION || length < HEADER_BYTES || length > MAX_MESSAGE_BYTES) {
+      this.close();
+      throw new HostError('protocol-invalid', `${what} sent a message sonarhost does not understand (version ${version}, ${length} bytes).`);
+    }
+    const body = decodePlist(await readExactly(this.socket, length - HEADER_BYTES, what), what);
+    return { tag: header.readUInt32LE(12), body };
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private send(message: PlistDict, tag: number): void {
+    const body = encodePlist({ ...message, ...CLIENT });
+    const header = Buffer.alloc(HEADER_BYTES);
+    header.writeUInt32LE(HEADER_BYTES + body.length, 0);
+    header.writeUInt32LE(PLIST_VERSION, 4);
+    header.writeUInt32LE(PLIST_MESSAGE, 8);
+    header.writeUInt32LE(tag, 12);
+    this.socket.write(Buffer.concat([header, body]));
+  }
+}
+
+/** The USB-attached devices (Wi-Fi entries are left out: the forwarder and house_arrest use USB). */
+export async function listUsbDevices(address: UsbmuxAddress): Promise<UsbmuxDevice[]> {
+  const connection = await UsbmuxConnection.open(address);
+  try {
+    const reply = await connection.request({ MessageType: 'ListDevices' });
+    const list = Array.isArray(reply.DeviceList) ? (reply.DeviceList as unknown[]) : [];
+    return list.map(deviceOf).filter((d): d is UsbmuxDevice => d !== undefined && d.connectionType === 'USB');
+  } finally {
+    connection.close();
+  }
+}
+
+/** The pair record usbmuxd keeps for a UDID, or undefined when this computer is not paired with it. */
+export async function readPairRecord(address: UsbmuxAddress, udid: string): Promise<PairRecord | undefined> {
+  const connection = await UsbmuxConnection.open(address);
+  try {
+    const reply = await connection.request({ MessageType: 'ReadPairRecord', PairRecordID: udid });
+    const data = bytesField(reply, 'PairRecordData');
+    if (!data) return undefined;
+    const record = decodePlist(data, `the pair record of ${udid}`);
+    const hostCertificate = bytesField(record, 'HostCertificate');
+    const hostPrivateKey = bytesField(record, 'HostPrivateKey');
+    if (typeof record.HostID !== 'string' || !hostCertificate || !hostPrivateKey) return undefined;
+    return {
+      hostId: record.HostID,
+      systemBuid: typeof record.SystemBUID === 'string' ? record.SystemBUID : '',
+      hostCertificate,
+      hostPrivateKey,
+      deviceCertificate: bytesField(record, 'DeviceCertificate'),
+    };
+  } finally {
+    connection.close();
+  }
+}
+
+/** usbmux Connect: on success the usbmuxd socket becomes a byte pipe to `port` on the device. */
+export async function connectToDevice(address: UsbmuxAddress, deviceId: number, port: number): Promise<UsbmuxConnectResult> {
+  const connection = await UsbmuxConnection.open(address);
+  try {
+    // usbmuxd wants the port in network byte order inside the plist integer.
+    const reply = await connection.request({ MessageType: 'Connect', DeviceID: deviceId, PortNumber: htons(port) });
+    const result = typeof reply.Number === 'number' ? reply.Number : -1;
+    if (result !== USBMUX_RESULT.ok) {
+      connection.close();
+      return { refused: result };
+    }
+    return { socket: connection.socket };
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+}
+
+export interface UsbmuxListener {
+  onAttached(device: UsbmuxDevice): void;
+  onDetached(deviceId: number): void;
+}
+
+/**
+ * usbmux Listen: reports attach and detach until the returned connection closes. Resolves once usbmuxd
+ * accepted the subscription; `closed` settles when the connection ends (usbmuxd restarted or stopped).
+ */
+export async function listen(address: UsbmuxAddress, listener: UsbmuxListener): Promise<{ connection: UsbmuxConnection; closed: Promise<void> }> {
+  const connection = await UsbmuxConnection.open(address);
+  try {
+    const reply = await connection.request({ MessageType: 'Listen' });
+    if (reply.Number !== USBMUX_RESULT.ok) throw new HostError('device-unavailable', `usbmuxd refused to report devices (result ${String(reply.Number)}).`);
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
+  const closed = (async () => {
+    for (;;) {
+      let body: PlistDict;
+      try {
+        ({ body } = await connection.receive());
+      } catch {
+        return;
+      }
+      if (body.MessageType === 'Attached') {
+        const device = deviceOf(body);
+        if (device) listener.onAttached(device);
+      } else if (body.MessageType === 'Detached' && typeof body.DeviceID === 'number') {
+        listener.onDetached(body.DeviceID);
+      }
+    }
+  })();
+  return { connection, closed };
+}
+
+export function htons(port: number): number {
+  return ((port & 0xff) << 8) | ((port >> 8) & 0xff);
+}
+
+function deviceOf(entry: unknown): UsbmuxDevice | undefined {
+  if (typeof entry !== 'object' || entry === null) return undefined;
+  const { DeviceID, Properties } = entry as { DeviceID?: unknown; Properties?: Record<string, unknown> };
+  if (typeof DeviceID !== 'number' || typeof Properties !== 'object' || Properties === null) return undefined;
+  const udid = Properties.SerialNumber;
+  if (typeof udid !== 'string' || udid === '') return undefined;
+  return { deviceId: DeviceID, udid, connectionType: typeof Properties.ConnectionType === 'string' ? Properties.ConnectionType : 'USB' };
+}
+
+/** usbmuxd cannot be reached: say whether it is missing or stopped, and how to get it. */
+export function usbmuxdUnreachable(address: UsbmuxAddress, error: unknown): HostError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const where = describeUsbmuxAddress(address);
+  const why =
+    code === 'ENOENT' ? `there is no usbmuxd socket at ${where}` : code === 'ECONNREFUSED' ? `nothing accepts connections at ${where}` : code === 'EACCES' ? `${where} is not accessible to this user` : `${where}: ${(error as Error).message}`;
+  return new HostError(
+    'device-unavailable',
+    `usbmuxd is not running (${why}), so sonarhost cannot reach iPhones or iPads over USB. ` +
+      'On macOS it is part of the system (plug the device in; `sudo launchctl kickstart -k system/com.apple.usbmuxd` restarts it); ' +
+      'on Linux install and start it (`sudo apt install usbmuxd`, then plug the device in or run `sudo systemctl start usbmuxd`). ' +
+      `If it listens elsewhere, set USBMUXD_SOCKET_ADDRESS ("unix:/path" or "host:port") or pluginOptions["ios-physical"].usbmuxdSocket.`,
+    { cause: error },
+  );
+}
