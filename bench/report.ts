@@ -278,8 +278,8 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
   const f = results.secure?.flipper;
   checks.push({
     target: 'secure set-ups per second, 16 in flight, ≥2.5× flipper-server',
-    met: s && f ? s.ratePerSecond / f.ratePerSecond >= 2.5 : undefined,
-    detail: s && f ? `${fmtRate(s.ratePerSecond)} vs ${fmtRate(f.ratePerSecond)}: ${fmtRatio(s.ratePerSecond / f.ratePerSecond)}` : 'not measured',
+    met: s && f && f.connected > 0 ? s.ratePerSecond / f.ratePerSecond >= 2.5 : undefined,
+    detail: s && f && f.connected > 0 ? `${fmtRate(s.ratePerSecond)} vs ${fmtRate(f.ratePerSecond)}: ${fmtRatio(s.ratePerSecond / f.ratePerSecond)}` : 'not measured',
   });
   const r = results.throughput?.rates;
   for (const [mode, label] of [
