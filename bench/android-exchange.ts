@@ -2,18 +2,23 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ADB_BINARY, type PrivateAdbServer, adbAvailable, startPrivateAdbServer } from '../test/helpers/fake-adb/adb-server.js';
 import { FakeAndroidDevice } from '../test/helpers/fake-adb/fake-android-device.js';
+import { devicePorts } from '../test/helpers/device-ports.js';
 import { type FlipperServerChild, startFlipperServerChild } from './flipper-server-process.js';
-import { registerCleanup, sleep } from './processes.js';
+import { registerCleanup, sleep, waitUntil } from './processes.js';
 import { type AppIdentity, type ExchangeTarget, makeIdentity, timedExchange } from './raw-app.js';
 import { type SonarhostChild, startSonarhostChild } from './sonarhost-process.js';
 import { type ExchangeKindResult } from './exchange-latency.js';
 import { summarize } from './stats.js';
+import { timedWsExchange } from './ws-app.js';
 
 const APP = 'com.example.benchdroid';
 const FOLDER = `/data/data/${APP}/files/sonar/`;
+const MIN_ROUNDS = 5;
 
 export interface AndroidExchangeResult extends ExchangeKindResult {
   perHost: number;
+  /** The WebSocket-era exchange (9089), the app dialling localhost on the device through `adb reverse`. */
+  ws?: ExchangeKindResult;
   skipped?: string;
   flipperSkipped?: string;
 }
@@ -34,7 +39,11 @@ export async function measureAndroidExchange(dir: string, options: { perHost: nu
   let flipper: FlipperServerChild | undefined;
   let flipperSkipped = options.flipperReason;
   const samples = { sonarhost: [] as number[], flipper: [] as number[] };
+  const wsSamples = { sonarhost: [] as number[], flipper: [] as number[] };
+  const wsErrors: string[] = [];
+  let reversed: Awaited<ReturnType<typeof devicePorts>> | undefined;
   const unregister = registerCleanup(async () => {
+    await reversed?.stop().catch(() => undefined);
     await device?.stop().catch(() => undefined);
     await adb?.stop().catch(() => undefined);
   });
@@ -49,8 +58,10 @@ export async function measureAndroidExchange(dir: string, options: { perHost: nu
 
     sonarhost = await startSonarhostChild(dir, {
       certDir: join(dir, 'sonarhost-certs'),
+      webSocket: true,
+      profile: 'android-sonarhost',
       extra: {
-        plugins: { transports: ['rsocket'], deviceTransports: ['android'], services: [] },
+        plugins: { transports: ['rsocket', 'websocket'], deviceTransports: ['android'], services: [] },
         pluginOptions: { android: { adbPath: ADB_BINARY, adbServerPort: adb.port, startServer: false } },
         limits: { exchangesPerMinutePerSource: 1_000_000 },
       },
@@ -66,6 +77,28 @@ export async function measureAndroidExchange(dir: string, options: { perHost: nu
       }
     }
     const target: ExchangeTarget = { os: 'Android', device: 'Fake Pixel - 11 - API 30', folder: FOLDER };
+    // WebSocket era through the device: each host sets up `adb reverse` for its 9089 on its own schedule.
+    const wsDevicePorts = { sonarhost: sonarhost.wsPorts!.insecure, flipper: flipper?.ports.wsInsecure };
+    const wanted = Object.values(wsDevicePorts).filter((p): p is number => p !== undefined);
+    try {
+      await waitUntil(() => wanted.every((p) => device!.reverses.get(`tcp:${p}`) !== undefined), 'both hosts to set up adb reverse for their WebSocket exchange port', 30_000, 50);
+    } catch (error) {
+      wsErrors.push((error as Error).message);
+    }
+    reversed = await devicePorts(device, wanted);
+    const wsOne = async (name: 'sonarhost' | 'flipper', record: boolean): Promise<boolean> => {
+      const port = wsDevicePorts[name];
+      if (port === undefined || reversed?.local[port] === undefined) return true;
+      try {
+        const { ms, deviceId } = await timedWsExchange(reversed.local[port], identity, target);
+        if (deviceId !== serial) throw new Error(`answered deviceId ${JSON.stringify(deviceId)}, expected ${JSON.stringify(serial)}`);
+        if (record) wsSamples[name].push(ms);
+        return true;
+      } catch (error) {
+        if (record && wsErrors.length < 5) wsErrors.push(`${name}: ${(error as Error).message.split('\n')[0]}`);
+        return false;
+      }
+    };
     const one = async (name: 'sonarhost' | 'flipper', record: boolean): Promise<boolean> => {
       const port = name === 'sonarhost' ? sonarhost!.ports.insecure : flipper?.ports.insecure;
       if (port === undefined) return true;
@@ -84,16 +117,19 @@ export async function measureAndroidExchange(dir: string, options: { perHost: nu
       let ok = 0;
       const until = Date.now() + 30_000;
       while (ok < 3 && Date.now() < until) {
-        if (await one(name, false)) ok++;
+        if ((await one(name, false)) && (await wsOne(name, false))) ok++;
         else await sleep(250);
       }
       if (ok === 0) base.errors.push(`${name}: no successful Android exchange within 30 s of warm-up`);
     }
-    for (let i = 0; i < options.perHost && Date.now() < options.deadline; i++) {
+    // At least a few rounds even when a loaded machine spent the time budget warming up.
+    for (let i = 0; i < options.perHost && (i < MIN_ROUNDS || Date.now() < options.deadline); i++) {
       const order = i % 2 === 0 ? (['sonarhost', 'flipper'] as const) : (['flipper', 'sonarhost'] as const);
       for (const name of order) await one(name, true);
+      for (const name of order) await wsOne(name, true);
     }
   } finally {
+    await reversed?.stop().catch(() => undefined);
     await sonarhost?.stop();
     await flipper?.stop();
     await device?.stop().catch(() => undefined);
@@ -102,5 +138,8 @@ export async function measureAndroidExchange(dir: string, options: { perHost: nu
   }
   const a = samples.sonarhost.length ? summarize(samples.sonarhost) : undefined;
   const b = samples.flipper.length ? summarize(samples.flipper) : undefined;
-  return { ...base, sonarhost: a, flipper: b, ratioP50: a && b ? b.p50 / a.p50 : undefined, ratioP95: a && b ? b.p95 / a.p95 : undefined, flipperSkipped };
+  const c = wsSamples.sonarhost.length ? summarize(wsSamples.sonarhost) : undefined;
+  const d = wsSamples.flipper.length ? summarize(wsSamples.flipper) : undefined;
+  const ws: ExchangeKindResult = { sonarhost: c, flipper: d, ratioP50: c && d ? d.p50 / c.p50 : undefined, ratioP95: c && d ? d.p95 / c.p95 : undefined, errors: wsErrors };
+  return { ...base, ws, sonarhost: a, flipper: b, ratioP50: a && b ? b.p50 / a.p50 : undefined, ratioP95: a && b ? b.p95 / a.p95 : undefined, flipperSkipped };
 }

@@ -3,6 +3,7 @@ import { CoreSimulatorFixture, sonarFolder } from '../test/helpers/coresimulator
 import { type FlipperServerChild, startFlipperServerChild } from './flipper-server-process.js';
 import { type ExchangeTarget, makeIdentity, prepareFolder, timedExchange } from './raw-app.js';
 import { type SonarhostChild, startSonarhostChild } from './sonarhost-process.js';
+import { timedWsExchange } from './ws-app.js';
 import { type LatencySummary, summarize } from './stats.js';
 
 export interface ExchangeKindResult {
@@ -16,42 +17,47 @@ export interface ExchangeKindResult {
 
 export interface ExchangeLatencyResult {
   perHost: number;
+  /** RSocket era: ports 8089 (exchange). */
   desktop: ExchangeKindResult;
   simulator: ExchangeKindResult;
+  /** WebSocket era: port 9089, the same flow over one text frame each way. */
+  wsDesktop?: ExchangeKindResult;
+  wsSimulator?: ExchangeKindResult;
   flipperSkipped?: string;
 }
 
-type Kind = 'desktop' | 'simulator';
+type Kind = 'desktop' | 'simulator' | 'wsDesktop' | 'wsSimulator';
+const KINDS: Kind[] = ['desktop', 'simulator', 'wsDesktop', 'wsSimulator'];
 type HostName = 'sonarhost' | 'flipper';
 
 /**
  * Row 1: the certificate exchange from opening the insecure connection to `{deviceId}`, sonarhost (the
- * real binary in a child process) and flipper-server@0.162.0 side by side, interleaved A, B, B, A, …
- * Keys and CSRs are made beforehand; each exchange reuses a prepared folder holding app.csr.
+ * real binary in a child process) and flipper-server@0.162.0 side by side, interleaved A, B, B, A, …,
+ * over RSocket (8089) and WebSocket (9089) in the same rounds. Keys and CSRs are made beforehand; each
+ * exchange reuses a prepared folder holding app.csr.
  */
 export async function measureExchangeLatency(dir: string, options: { perHost: number; deadline: number; flipperReason?: string }): Promise<ExchangeLatencyResult> {
   const identity = await makeIdentity('com.example.bench', 'Bench');
   const fixture = await CoreSimulatorFixture.create(join(dir, 'CoreSimulator', 'Devices'));
   const udid = await fixture.addSimulator({ name: 'iPhone 15', runtime: 'iOS-17-2', state: 'Booted' });
-  const targets: Record<HostName, Record<Kind, ExchangeTarget>> = {
-    sonarhost: {
-      desktop: { os: 'MacOS', device: 'bench-mac', folder: await prepareFolder(join(dir, 'desktop-sonarhost', 'sonar'), identity) },
-      simulator: { os: 'iOS', device: 'iPhone 15', folder: await prepareFolder(sonarFolder(await fixture.addApp(udid, identity.appId)), identity) },
-    },
-    flipper: {
-      desktop: { os: 'MacOS', device: 'bench-mac', folder: await prepareFolder(join(dir, 'desktop-flipper', 'sonar'), identity) },
-      simulator: { os: 'iOS', device: 'iPhone 15', folder: await prepareFolder(sonarFolder(await fixture.addApp(udid, identity.appId)), identity) },
-    },
+  const targetsFor = async (host: HostName): Promise<Record<Kind, ExchangeTarget>> => {
+    const desktop = { os: 'MacOS', device: 'bench-mac', folder: await prepareFolder(join(dir, `desktop-${host}`, 'sonar'), identity) };
+    const simulator = { os: 'iOS', device: 'iPhone 15', folder: await prepareFolder(sonarFolder(await fixture.addApp(udid, identity.appId)), identity) };
+    return { desktop, simulator, wsDesktop: desktop, wsSimulator: simulator };
   };
+  const targets: Record<HostName, Record<Kind, ExchangeTarget>> = { sonarhost: await targetsFor('sonarhost'), flipper: await targetsFor('flipper') };
 
   let sonarhost: SonarhostChild | undefined;
   let flipper: FlipperServerChild | undefined;
   let flipperSkipped = options.flipperReason;
-  const samples: Record<HostName, Record<Kind, number[]>> = { sonarhost: { desktop: [], simulator: [] }, flipper: { desktop: [], simulator: [] } };
-  const errors: Record<Kind, string[]> = { desktop: [], simulator: [] };
+  const none = (): Record<Kind, number[]> => ({ desktop: [], simulator: [], wsDesktop: [], wsSimulator: [] });
+  const samples: Record<HostName, Record<Kind, number[]>> = { sonarhost: none(), flipper: none() };
+  const errors: Record<Kind, string[]> = { desktop: [], simulator: [], wsDesktop: [], wsSimulator: [] };
   try {
     sonarhost = await startSonarhostChild(dir, {
       certDir: join(dir, 'sonarhost-certs'),
+      webSocket: true,
+      profile: 'exchange-sonarhost',
       extra: { pluginOptions: { 'ios-simulator': { devicesRoot: fixture.root } }, limits: { exchangesPerMinutePerSource: 1_000_000 } },
     });
     if (!flipperSkipped) {
@@ -61,13 +67,17 @@ export async function measureExchangeLatency(dir: string, options: { perHost: nu
         flipperSkipped = (error as Error).message.split('\n')[0];
       }
     }
-    const ports: Record<HostName, number | undefined> = { sonarhost: sonarhost.ports.insecure, flipper: flipper?.ports.insecure };
+    const ports: Record<HostName, { rsocket: number; ws: number } | undefined> = {
+      sonarhost: { rsocket: sonarhost.ports.insecure, ws: sonarhost.wsPorts!.insecure },
+      flipper: flipper && { rsocket: flipper.ports.insecure, ws: flipper.ports.wsInsecure },
+    };
     const one = async (host: HostName, kind: Kind, record: boolean) => {
       const port = ports[host];
       if (port === undefined) return;
       try {
-        const { ms, deviceId } = await timedExchange(port, identity, targets[host][kind]);
-        const expected = kind === 'simulator' ? udid : '';
+        const ws = kind.startsWith('ws');
+        const { ms, deviceId } = ws ? await timedWsExchange(port.ws, identity, targets[host][kind]) : await timedExchange(port.rsocket, identity, targets[host][kind]);
+        const expected = kind === 'simulator' || kind === 'wsSimulator' ? udid : '';
         if (deviceId !== expected) throw new Error(`answered deviceId ${JSON.stringify(deviceId)}, expected ${JSON.stringify(expected)}`);
         if (record) samples[host][kind].push(ms);
       } catch (error) {
@@ -75,10 +85,11 @@ export async function measureExchangeLatency(dir: string, options: { perHost: nu
       }
     };
     // Warm-up (JIT, file caches, first openssl spawn): not recorded.
-    for (let i = 0; i < 3; i++) for (const kind of ['desktop', 'simulator'] as Kind[]) for (const host of ['sonarhost', 'flipper'] as HostName[]) await one(host, kind, false);
-    for (let i = 0; i < options.perHost && Date.now() < options.deadline; i++) {
+    for (let i = 0; i < 3; i++) for (const kind of KINDS) for (const host of ['sonarhost', 'flipper'] as HostName[]) await one(host, kind, false);
+    // At least a few rounds even when a loaded machine spent the time budget warming up.
+    for (let i = 0; i < options.perHost && (i < 5 || Date.now() < options.deadline); i++) {
       const order: HostName[] = i % 2 === 0 ? ['sonarhost', 'flipper'] : ['flipper', 'sonarhost'];
-      for (const kind of ['desktop', 'simulator'] as Kind[]) for (const host of order) await one(host, kind, true);
+      for (const kind of KINDS) for (const host of order) await one(host, kind, true);
     }
   } finally {
     await sonarhost?.stop();
@@ -89,6 +100,6 @@ export async function measureExchangeLatency(dir: string, options: { perHost: nu
     const b = samples.flipper[kind].length ? summarize(samples.flipper[kind]) : undefined;
     return { sonarhost: a, flipper: b, ratioP50: a && b ? b.p50 / a.p50 : undefined, ratioP95: a && b ? b.p95 / a.p95 : undefined, errors: errors[kind] };
   };
-  return { perHost: options.perHost, desktop: kindResult('desktop'), simulator: kindResult('simulator'), flipperSkipped };
+  return { perHost: options.perHost, desktop: kindResult('desktop'), simulator: kindResult('simulator'), wsDesktop: kindResult('wsDesktop'), wsSimulator: kindResult('wsSimulator'), flipperSkipped };
 }
 

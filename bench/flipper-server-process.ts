@@ -40,7 +40,8 @@ export async function prepareFlipperServer(): Promise<string | undefined> {
 
 export interface FlipperServerChild {
   pid: number;
-  ports: { insecure: number; secure: number; ui: number };
+  /** RSocket (FLIPPER_PORTS), WebSocket (FLIPPER_ALT_PORTS: wsInsecure, wsSecure) and UI ports. */
+  ports: { insecure: number; secure: number; wsInsecure: number; wsSecure: number; ui: number };
   /** ms from spawn until the exchange port accepted a TCP connection. */
   readyMs: number;
   /** ms from spawn until the UI port accepted too. */
@@ -107,7 +108,7 @@ export async function startFlipperServerChild(home: string, settings: Record<str
   const uiReadyMs = performance.now() - started;
   return {
     pid: child.pid!,
-    ports: { insecure, secure, ui },
+    ports: { insecure, secure, wsInsecure: altInsecure, wsSecure: altSecure, ui },
     readyMs,
     uiReadyMs,
     output: () => output,

@@ -14,6 +14,19 @@ export async function readRssBytes(pid: number): Promise<number | undefined> {
   }
 }
 
+/**
+ * CPU time (ms) the main thread of a process has run, from /proc/<pid>/schedstat (Linux, ns
+ * precision). The host's JavaScript, TLS handshakes and JSON work all run there, so this measures
+ * the host's own work per operation, which the machine's load changes far less than latency.
+ */
+export async function mainThreadCpuMs(pid: number): Promise<number | undefined> {
+  try {
+    return Number((await readFile(`/proc/${pid}/schedstat`, 'utf8')).split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Open file descriptors of a process (Linux only). */
 export async function countFds(pid: number): Promise<number | undefined> {
   try {
@@ -149,4 +162,19 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string, on
       }, ms);
     }),
   ]);
+}
+
+/** Where `--profile` puts CPU profiles (undefined: profiling off). */
+let profileDir: string | undefined;
+
+export function enableProfiles(dir: string): void {
+  profileDir = dir;
+}
+
+export const profilesDir = (): string | undefined => profileDir;
+
+/** Node flags that make a host child write `<name>.cpuprofile` into the profile folder when it exits. */
+export function profileArgs(name: string | undefined): string[] {
+  if (!profileDir || !name) return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`];
 }

@@ -71,7 +71,17 @@ export async function readMaterial(folder: string, identity: AppIdentity): Promi
 
 /** What the app answers: the plugin list, and `execute` echoes its params (JSON in, JSON out, as an SDK does). */
 export function answerHostCall(data: string | undefined | null): string {
-  const request = JSON.parse(data ?? '{}') as { method?: string; params?: { params?: unknown } };
+  return answerRequest(JSON.parse(data ?? '{}') as HostRequest);
+}
+
+export interface HostRequest {
+  id?: unknown;
+  method?: unknown;
+  params?: { params?: unknown };
+}
+
+/** answerHostCall for a request already parsed. */
+export function answerRequest(request: HostRequest): string {
   switch (request.method) {
     case 'getPlugins':
       return '{"success":{"plugins":["echo"]}}';
@@ -84,8 +94,8 @@ export function answerHostCall(data: string | undefined | null): string {
   }
 }
 
-export interface RawApp {
-  opened: OpenedRSocket;
+/** An app on a host's secure port, whatever the transport. */
+export interface BenchApp {
   /** Resolves when the host asked getBackgroundPlugins (so it has the answer to getPlugins). */
   pluginsAnswered: Promise<void>;
   /** performance.now() when the host's first request (getPlugins) arrived, once it has. */
@@ -93,6 +103,10 @@ export interface RawApp {
   /** Plugin event from the app (fire-and-forget `execute`). */
   send(plugin: string, method: string, params: unknown): void;
   close(): void;
+}
+
+export interface RawApp extends BenchApp {
+  opened: OpenedRSocket;
 }
 
 /**

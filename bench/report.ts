@@ -1,8 +1,8 @@
 import { type AndroidExchangeResult } from './android-exchange.js';
 import { type ExchangeKindResult, type ExchangeLatencyResult } from './exchange-latency.js';
-import { type HoldResult, type SecureConnectionResult } from './secure-connections.js';
+import { type HoldResult, type ScalePoint, type SecureConnectionResult } from './secure-connections.js';
 import { type StartupResult } from './startup.js';
-import { fmtBytes, fmtMs, fmtRate, fmtRatio } from './stats.js';
+import { type LatencySummary, fmtBytes, fmtMs, fmtRate, fmtRatio } from './stats.js';
 import { type Mode, type ThroughputResult } from './throughput.js';
 
 export interface BenchResults {
@@ -17,9 +17,11 @@ export interface BenchResults {
 
 type Row = [id: string, measurement: string, sonarhost: string, flipper: string, advantage: string, raw: string, ofRaw: string, note: string];
 
-const HEADER: Row = ['#', 'measurement', 'sonarhost', 'flipper-server 0.162.0', 'sonarhost advantage', 'raw rsocket-js 0.0.27', 'sonarhost / raw', 'notes'];
+const HEADER: Row = ['#', 'measurement', 'sonarhost', 'flipper-server 0.162.0', 'sonarhost advantage', 'raw pair / floor', 'sonarhost vs raw', 'notes'];
 
 const pct = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : `${Math.round(value * 100)}%`);
+
+const cpuNote = (cpu: Record<string, number> | undefined, ...names: string[]) => names.map((n) => (cpu?.[n] === undefined ? '–' : `${cpu[n]!.toFixed(2)} ms`)).join(' / ');
 
 /** The one table: both hosts side by side; "advantage" > 1× means sonarhost is better (faster, more, smaller). */
 export function renderTable(results: BenchResults): { text: string; footnotes: string[] } {
@@ -39,10 +41,15 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
   const n = exchange?.perHost;
   exchangeRow('1a', 'cert exchange, desktop app (MacOS), p50 / p95', exchange?.desktop, results.failures.exchange ?? exchange?.flipperSkipped, `${n ?? '?'} each, interleaved; keys and CSRs made beforehand`);
   exchangeRow('1b', 'cert exchange, iOS simulator app, p50 / p95', exchange?.simulator, results.failures.exchange ?? exchange?.flipperSkipped, 'fake CoreSimulator tree; flipper-server with enableIOS');
+  const vsRsocket = (ws?: ExchangeKindResult, rs?: ExchangeKindResult) =>
+    ws?.sonarhost && rs?.sonarhost ? `; ours ${fmtRatio(ws.sonarhost.p50 / rs.sonarhost.p50)} of our RSocket p50` : '';
+  exchangeRow('1c', 'WebSocket cert exchange (9089), desktop app, p50 / p95', exchange?.wsDesktop, results.failures.exchange ?? exchange?.flipperSkipped, `same rounds as 1a, ws client without compression${vsRsocket(exchange?.wsDesktop, exchange?.desktop)}`);
+  exchangeRow('1d', 'WebSocket cert exchange (9089), iOS simulator app, p50 / p95', exchange?.wsSimulator, results.failures.exchange ?? exchange?.flipperSkipped, `same rounds as 1b${vsRsocket(exchange?.wsSimulator, exchange?.simulator)}`);
   if (android?.skipped || results.failures.android) {
     rows.push(['2', 'cert exchange, Android (adb + fake device), p50 / p95', 'skipped', 'skipped', '–', '', '', android?.skipped ?? results.failures.android ?? '']);
   } else {
-    exchangeRow('2', 'cert exchange, Android (adb + fake device), p50 / p95', android, android?.flipperSkipped, `${android?.perHost ?? '?'} each; real adb server, test/helpers/fake-adb device`);
+    exchangeRow('2a', 'cert exchange, Android (adb + fake device), p50 / p95', android, android?.flipperSkipped, `${android?.perHost ?? '?'} each; real adb server, test/helpers/fake-adb device`);
+    exchangeRow('2b', 'WebSocket cert exchange, Android through adb reverse, p50 / p95', android?.ws, android?.flipperSkipped, `the app dials the device's localhost:9089, carried by each host's own adb reverse${vsRsocket(android?.ws, android)}`);
   }
 
   if (secure) {
@@ -53,9 +60,19 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
       l.sonarhost ? `${fmtMs(l.sonarhost.p50)} / ${fmtMs(l.sonarhost.p95)} (getPlugins asked: ${fmtMs(l.sonarhostFirstRequest?.p50)} / ${fmtMs(l.sonarhostFirstRequest?.p95)})` : '–',
       l.flipper ? `${fmtMs(l.flipper.p50)} / ${fmtMs(l.flipper.p95)}` : secure.flipperSkipped ? 'skipped' : '–',
       fmtRatio(l.ratioP50),
-      '',
-      '',
-      'end points differ; ratio on "getPlugins asked" [a]',
+      l.floorMtls ? `${fmtMs(l.floorMtls.p50)} / ${fmtMs(l.floorMtls.p95)} mTLS` : '–',
+      l.sonarhost && l.floorMtls ? `${fmtRatio(l.sonarhost.p50 / l.floorMtls.p50)} the floor` : '–',
+      `end points differ; ratio on "getPlugins asked" [a]; floor [g]; host CPU per set-up ${cpuNote(l.hostCpuMs, 'sonarhost', 'flipper', 'floorMtls')} [h]`,
+    ]);
+    rows.push([
+      '3f',
+      'secure WebSocket set-up (9088: TLS + upgrade + getPlugins answered), p50 / p95',
+      l.sonarhostWs ? `${fmtMs(l.sonarhostWs.p50)} / ${fmtMs(l.sonarhostWs.p95)} (getPlugins asked: ${fmtMs(l.sonarhostWsFirstRequest?.p50)} / ${fmtMs(l.sonarhostWsFirstRequest?.p95)})` : '–',
+      l.flipperWs ? `${fmtMs(l.flipperWs.p50)} / ${fmtMs(l.flipperWs.p95)}` : secure.flipperSkipped ? 'skipped' : '–',
+      fmtRatio(l.ratioWsP50),
+      l.floorWss ? `${fmtMs(l.floorWss.p50)} / ${fmtMs(l.floorWss.p95)} wss` : '–',
+      l.sonarhostWs && l.floorWss ? `${fmtRatio(l.sonarhostWs.p50 / l.floorWss.p50)} the floor` : '–',
+      `as 3a, over WebSocket [a] [g]; host CPU per set-up ${cpuNote(l.hostCpuMs, 'sonarhostWs', 'flipperWs', 'floorWss')} [h]`,
     ]);
     const s: HoldResult | undefined = secure.sonarhost;
     const f: HoldResult | undefined = secure.flipper;
@@ -99,6 +116,14 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
       '',
       'process.memoryUsage().heapUsed after forced GCs [f]',
     ]);
+    const scaling = secure.scaling ?? [];
+    if (scaling.length) {
+      const at = (pick: (p: ScalePoint) => LatencySummary | undefined) => scaling.map((p) => `${p.clients.toLocaleString('en-US')}: ${p.error ? 'failed' : fmtMs(pick(p)?.p50)}`).join(' · ');
+      rows.push(['3g', 'cost as clients grow: exchange p50 with N clients connected', at((p) => p.exchange), '', '', '', '', 'RSocket exchange, one at a time, 10 per point; flat is the goal']);
+      rows.push(['3h', 'cost as clients grow: host→app call p50 with N clients connected', at((p) => p.call), '', '', '', '', 'through the HTTP API (keep-alive), one at a time, 40 per point']);
+      const failedPoints = scaling.filter((p) => p.error).map((p) => `${p.clients}: ${p.error}`);
+      if (failedPoints.length) footnotes.push(`rows 3g/3h failed points: ${failedPoints.join(' | ')}`);
+    }
     if (secure.errors.length) footnotes.push(`row 3 errors: ${secure.errors.join(' | ')}`);
   } else {
     rows.push(['3', 'secure connections and idle clients', 'not measured', 'not measured', '–', '', '', results.failures.secure ?? '']);
@@ -125,6 +150,25 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
     modeRow('4a', 'host→app request-response, 1 in flight', 'serial', ' req/s');
     modeRow('4b', 'host→app request-response, 100 in flight', 'inflight100', ' req/s');
     modeRow('4c', 'app→host events (fire-and-forget)', 'events', ' ev/s');
+    const wsRow = (id: string, label: string, mode: Mode, unit: string) => {
+      const s = r.sonarhostWs?.[mode];
+      const f = r.flipperWs?.[mode];
+      const raw = r.rawWs?.[mode];
+      const rawTls = r.rawWss?.[mode];
+      rows.push([
+        id,
+        label,
+        fmtRate(s, unit),
+        f !== undefined ? fmtRate(f, unit) : throughput.skipped.flipperWs ? 'skipped' : '–',
+        s !== undefined && f !== undefined ? fmtRatio(s / f) : '–',
+        `${fmtRate(raw, unit)} ws · ${fmtRate(rawTls, unit)} wss`,
+        `${pct(s !== undefined && raw ? s / raw : undefined)} · ${pct(s !== undefined && rawTls ? s / rawTls : undefined)}`,
+        'the app on the secure WebSocket port; otherwise as 4a–4c [b] [c]',
+      ]);
+    };
+    wsRow('4g', 'host→app over WebSocket, 1 in flight', 'serial', ' req/s');
+    wsRow('4h', 'host→app over WebSocket, 100 in flight', 'inflight100', ' req/s');
+    wsRow('4i', 'app→host events over WebSocket', 'events', ' ev/s');
     const httpRow = (id: string, label: string, mode: Mode, unit: string) => {
       const s = r.sonarhostHttp?.[mode];
       const f = r.flipper?.[mode];
@@ -169,10 +213,12 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
 
   footnotes.unshift(
     '[a] sonarhost: TLS + SETUP until the host has the answer to getPlugins (it then asks getBackgroundPlugins); in brackets, until its getPlugins request reaches the app. flipper-server does not call the app without a UI: TLS + SETUP until its UI WebSocket reports client-connected (the advantage in 3a compares this with "getPlugins asked"). 3b: sonarhost until getPlugins answered, flipper-server until client-connected; 16 connections in flight, the bench client (same code for both) shares the 2 cores with the host.',
-    '[b] sonarhost started in-process (startTestHost) and driven with AppSession.call; the app is a raw rsocket-js client in the same process. raw = RSocketServer + RSocketClient in one process, same JSON work, setNoDelay; "TLS" adds TLS as on the secure port. Advantage column: in-process sonarhost vs flipper-server driven from outside.',
-    '[c] flipper-server: exec client-request-response on ws://localhost:<uiPort>/ (answer: {"event":"exec-response","payload":{"id":…,"data":{"success":…,"length":…}}}); events counted as client-message server events. Restarted whenever its log file could pass ~900 KB (it rotates at 1 MiB and died doing so here).',
+    '[b] sonarhost started in-process (startTestHost) and driven with AppSession.call; the app is a raw rsocket-js client in the same process. raw = RSocketServer + RSocketClient in one process, same JSON work, setNoDelay; "TLS" adds TLS as on the secure port. 4g–4i: the app is bench/ws-app.ts on the secure WebSocket port; raw = a `ws` server doing the host\'s JSON work (stringify, one parse, id match) and the same app in one process, "wss" with the secure port\'s TLS and client certificates. Advantage column: in-process sonarhost vs flipper-server driven from outside.',
+    '[c] flipper-server: exec client-request-response on ws://localhost:<uiPort>/ with an id in the request as its UI sends (over WebSocket that id is how it matches the reply) (answer: {"event":"exec-response","payload":{"id":…,"data":{"success":…,"length":…}}}); events counted as client-message server events. Restarted whenever its log file could pass ~900 KB (it rotates at 1 MiB and died doing so here).',
     '[d] sonarhost binary in a child process: POST /api/clients/{id}/call (keep-alive, up to 100 sockets) and the /api/events stream, against flipper-server driven the same way through its UI WebSocket.',
     '[e] sonarhost: spawn → "listening (insecure)" log line of `node dist/src/cli/main.js start`; flipper-server: spawn → its exchange port accepts a TCP connection.',
+    '[g] The floor: a separate process (bench/floor-server.ts) with sonarhost\'s own server certificate and CA, the same client certificate, and the message pattern of a host\'s first request answered (server message, client answer, server message) and nothing else: raw TLS with newline framing ("mTLS"), and `ws` over TLS ("wss", upgrade included). Measured in the same interleaved rounds as 3a and 3f.',
+    '[h] CPU time of the serving process\'s main thread per set-up (median, from /proc/<pid>/schedstat, read before and 5 ms after each one): the host\'s own work, much less sensitive to the machine\'s load than latency. Order: sonarhost / flipper-server / floor.',
     '[f] Both host children get the same preload (bench/memory-probe.ts: --expose-gc, on SIGUSR2 two full GCs then process.memoryUsage()). RSS deltas are approximate: a large process (flipper-server starts at ~240 MB) reuses memory it already holds, so its ΔRSS can understate; the heap figure compares like with like. The rest of ΔRSS is native: mostly each TLS connection\'s OpenSSL state and buffers.',
   );
   return { text: formatTable([HEADER, ...rows]), footnotes };
@@ -191,47 +237,102 @@ export interface TargetCheck {
   detail: string;
 }
 
-/** The issue's targets, reported (never asserted). */
+/** The issues' targets (14 and 16), reported (never asserted). */
 export function checkTargets(results: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];
-  const exchangeKinds: Array<[string, ExchangeKindResult | undefined]> = [
-    ['desktop', results.exchange?.desktop],
-    ['iOS simulator', results.exchange?.simulator],
-    ['Android', results.android?.skipped ? undefined : results.android],
-  ];
-  for (const [name, kind] of exchangeKinds) {
+  const ratioCheck = (target: string, kind: ExchangeKindResult | undefined, goal: number) =>
     checks.push({
-      target: `exchange ≥10× faster than flipper-server at p50 (${name})`,
-      met: kind?.ratioP50 === undefined ? undefined : kind.ratioP50 >= 10,
+      target,
+      met: kind?.ratioP50 === undefined ? undefined : kind.ratioP50 >= goal,
       detail: kind?.ratioP50 === undefined ? 'not measured' : `${fmtMs(kind.sonarhost?.p50)} vs ${fmtMs(kind.flipper?.p50)}: ${fmtRatio(kind.ratioP50)}`,
     });
+  const android = results.android?.skipped ? undefined : results.android;
+  ratioCheck('exchange ≥10× faster than flipper-server at p50 (desktop)', results.exchange?.desktop, 10);
+  ratioCheck('exchange ≥10× faster than flipper-server at p50 (iOS simulator)', results.exchange?.simulator, 10);
+  ratioCheck('exchange ≥6× faster than flipper-server at p50 (Android)', android, 6);
+  ratioCheck('WebSocket exchange ≥10× faster than flipper-server at p50 (desktop)', results.exchange?.wsDesktop, 10);
+  ratioCheck('WebSocket exchange ≥10× faster than flipper-server at p50 (iOS simulator)', results.exchange?.wsSimulator, 10);
+  ratioCheck('WebSocket exchange ≥6× faster than flipper-server at p50 (Android, adb reverse)', android?.ws, 6);
+  for (const [name, ws, rs] of [
+    ['desktop', results.exchange?.wsDesktop, results.exchange?.desktop],
+    ['iOS simulator', results.exchange?.wsSimulator, results.exchange?.simulator],
+  ] as Array<[string, ExchangeKindResult | undefined, ExchangeKindResult | undefined]>) {
+    const a = ws?.sonarhost?.p50;
+    const b = rs?.sonarhost?.p50;
+    checks.push({
+      target: `WebSocket exchange within 1.2× of our RSocket exchange at p50 (${name})`,
+      met: a !== undefined && b !== undefined ? a / b <= 1.2 : undefined,
+      detail: a !== undefined && b !== undefined ? `${fmtMs(a)} vs ${fmtMs(b)}: ${fmtRatio(a / b)}` : 'not measured',
+    });
   }
+  const l = results.secure?.latency;
+  const floorCheck = (target: string, ours: LatencySummary | undefined, floor: LatencySummary | undefined) =>
+    checks.push({
+      target,
+      met: ours && floor ? ours.p50 / floor.p50 <= 1.3 : undefined,
+      detail: ours && floor ? `${fmtMs(ours.p50)} vs ${fmtMs(floor.p50)}: ${fmtRatio(ours.p50 / floor.p50)}` : 'not measured',
+    });
+  floorCheck('secure set-up (getPlugins answered) ≤1.3× raw mTLS + one round trip, p50', l?.sonarhost, l?.floorMtls);
+  floorCheck('secure WebSocket set-up ≤1.3× raw wss + client certificate + one round trip, p50', l?.sonarhostWs, l?.floorWss);
+  const s = results.secure?.sonarhost;
+  const f = results.secure?.flipper;
+  checks.push({
+    target: 'secure set-ups per second, 16 in flight, ≥2.5× flipper-server',
+    met: s && f && f.connected > 0 ? s.ratePerSecond / f.ratePerSecond >= 2.5 : undefined,
+    detail: s && f && f.connected > 0 ? `${fmtRate(s.ratePerSecond)} vs ${fmtRate(f.ratePerSecond)}: ${fmtRatio(s.ratePerSecond / f.ratePerSecond)}` : 'not measured',
+  });
   const r = results.throughput?.rates;
   for (const [mode, label] of [
     ['serial', '1 in flight'],
     ['inflight100', '100 in flight'],
   ] as Array<[Mode, string]>) {
-    const s = r?.sonarhost?.[mode];
+    const ours = r?.sonarhost?.[mode];
     const raw = r?.raw?.[mode];
     const rawTls = r?.rawTls?.[mode];
-    const f = r?.flipper?.[mode];
+    const fl = r?.flipper?.[mode];
     const http = r?.sonarhostHttp?.[mode];
     checks.push({
       target: `host→app ≥80% of raw rsocket-js (${label})`,
-      met: s !== undefined && raw ? s / raw >= 0.8 : undefined,
-      detail: s !== undefined && raw ? `${fmtRate(s)} vs ${fmtRate(raw)} TCP: ${pct(s / raw)} (vs ${fmtRate(rawTls)} TLS: ${pct(rawTls ? s / rawTls : undefined)})` : 'not measured',
+      met: ours !== undefined && raw ? ours / raw >= 0.8 : undefined,
+      detail: ours !== undefined && raw ? `${fmtRate(ours)} vs ${fmtRate(raw)} TCP: ${pct(ours / raw)} (vs ${fmtRate(rawTls)} TLS: ${pct(rawTls ? ours / rawTls : undefined)})` : 'not measured',
     });
     checks.push({
-      target: `host→app ≥10× flipper-server (${label})`,
-      met: s !== undefined && f ? s / f >= 10 : undefined,
-      detail: s !== undefined && f ? `in-process ${fmtRate(s)} vs ${fmtRate(f)}: ${fmtRatio(s / f)}; through the HTTP API ${fmtRate(http)}: ${fmtRatio(http !== undefined ? http / f : undefined)}` : 'not measured',
+      target: `host→app through the tools' API ≥5× flipper-server (${label})`,
+      met: http !== undefined && fl ? http / fl >= 5 : undefined,
+      detail: http !== undefined && fl ? `HTTP API ${fmtRate(http)} vs ${fmtRate(fl)}: ${fmtRatio(http / fl)} (in-process ${fmtRate(ours)}: ${fmtRatio(ours !== undefined ? ours / fl : undefined)})` : 'not measured',
     });
   }
-  const hold = results.secure?.sonarhost;
+  const wsOurs = r?.sonarhostWs?.inflight100;
+  const wsRaw = r?.rawWss?.inflight100;
   checks.push({
-    target: '1,000 concurrent clients with <100 KB host memory per idle client',
-    met: hold ? hold.connected >= 1000 && (hold.bytesPerClient ?? Infinity) < 100 * 1024 : undefined,
-    detail: hold ? `${hold.connected} clients held, ${fmtBytes(hold.bytesPerClient)} per idle client` : 'not measured',
+    target: 'host→app over WebSocket ≥80% of the raw wss pair (100 in flight)',
+    met: wsOurs !== undefined && wsRaw ? wsOurs / wsRaw >= 0.8 : undefined,
+    detail: wsOurs !== undefined && wsRaw ? `${fmtRate(wsOurs)} vs ${fmtRate(wsRaw)}: ${pct(wsOurs / wsRaw)} (vs plain ws ${fmtRate(r?.rawWs?.inflight100)}: ${pct(r?.rawWs?.inflight100 ? wsOurs / r.rawWs.inflight100 : undefined)})` : 'not measured',
   });
+  const ev = r?.sonarhostHttp?.events;
+  const fev = r?.flipper?.events;
+  checks.push({
+    target: 'app→host events on the API stream ≥3× flipper-server',
+    met: ev !== undefined && fev ? ev / fev >= 3 : undefined,
+    detail: ev !== undefined && fev ? `${fmtRate(ev)} vs ${fmtRate(fev)}: ${fmtRatio(ev / fev)}` : 'not measured',
+  });
+  checks.push({
+    target: 'host memory per idle client ≤40 KB (ΔRSS / clients, 1,000 clients)',
+    met: s?.bytesPerClient !== undefined ? s.connected >= 1000 && s.bytesPerClient <= 40 * 1024 : undefined,
+    detail: s ? `${s.connected} clients held, ${fmtBytes(s.bytesPerClient)} per idle client (heap ${fmtBytes(s.heapBytesPerClient)})` : 'not measured',
+  });
+  const scaling = results.secure?.scaling?.filter((p) => !p.error) ?? [];
+  if (scaling.length >= 2) {
+    const first = scaling[0]!;
+    const last = scaling[scaling.length - 1]!;
+    const growth = (pick: (p: ScalePoint) => LatencySummary | undefined) => (pick(first) && pick(last) ? pick(last)!.p50 / pick(first)!.p50 : undefined);
+    const e = growth((p) => p.exchange);
+    const c = growth((p) => p.call);
+    checks.push({
+      target: `flat cost as clients grow: exchange and call p50 at ${last.clients.toLocaleString('en-US')} clients ≤1.5× at ${first.clients}`,
+      met: e !== undefined && c !== undefined ? e <= 1.5 && c <= 1.5 : undefined,
+      detail: `exchange ${fmtRatio(e)}, call ${fmtRatio(c)}`,
+    });
+  }
   return checks;
 }

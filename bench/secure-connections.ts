@@ -3,10 +3,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FlipperServerChild, flipperLogBytes, startFlipperServerChild } from './flipper-server-process.js';
 import { FlipperUi } from './flipper-ui.js';
-import { type MemoryReading, countFds, memoryProbeEnv, probeMemory, sleep, withTimeout } from './processes.js';
-import { type AppIdentity, type RawApp, type TlsMaterial, connectRawApp, makeIdentity, prepareFolder, readMaterial, timedExchange } from './raw-app.js';
+import { type MemoryReading, countFds, mainThreadCpuMs, memoryProbeEnv, probeMemory, sleep, withTimeout } from './processes.js';
+import { type AppIdentity, type BenchApp, type TlsMaterial, connectRawApp, makeIdentity, prepareFolder, readMaterial, timedExchange } from './raw-app.js';
+import { connectWsApp } from './ws-app.js';
+import { type FloorServer, startFloorServer } from './floor.js';
+import * as http from 'node:http';
 import { type SonarhostChild, startSonarhostChild } from './sonarhost-process.js';
-import { type LatencySummary, hrMs, summarize } from './stats.js';
+import { type LatencySummary, hrMs, median, summarize } from './stats.js';
 
 export interface HoldResult {
   target: number;
@@ -29,13 +32,38 @@ export interface HoldResult {
   stoppedBecause?: string;
 }
 
+/** Exchange and call latency on a host already holding `clients` idle connections (issue 14.6). */
+export interface ScalePoint {
+  clients: number;
+  exchange?: LatencySummary;
+  /** host→app call through the HTTP API, one at a time, to the first idle client. */
+  call?: LatencySummary;
+  error?: string;
+}
+
 export interface SecureConnectionResult {
   /**
    * One at a time. sonarhost: until getPlugins is answered (the issue's end point); sonarhostFirstRequest:
    * until the host's first call (getPlugins) reaches the app, the point closest to flipper-server's
-   * client-connected, on which the ratio is taken.
+   * client-connected, on which the ratio is taken. The Ws fields: the same on the WebSocket port. The
+   * floors: TLS with the same certificates, then server message, client answer, server message.
    */
-  latency: { sonarhost?: LatencySummary; sonarhostFirstRequest?: LatencySummary; flipper?: LatencySummary; ratioP50?: number };
+  latency: {
+    sonarhost?: LatencySummary;
+    sonarhostFirstRequest?: LatencySummary;
+    flipper?: LatencySummary;
+    ratioP50?: number;
+    sonarhostWs?: LatencySummary;
+    sonarhostWsFirstRequest?: LatencySummary;
+    flipperWs?: LatencySummary;
+    ratioWsP50?: number;
+    floorMtls?: LatencySummary;
+    floorWss?: LatencySummary;
+    /** Median CPU time of the serving process's main thread per set-up, ms (bench/processes.ts mainThreadCpuMs). */
+    hostCpuMs?: Record<string, number>;
+  };
+  /** sonarhost only: the cost as the number of connected clients grows. */
+  scaling?: ScalePoint[];
   sonarhost?: HoldResult;
   flipper?: HoldResult;
   flipperSkipped?: string;
@@ -43,12 +71,12 @@ export interface SecureConnectionResult {
 }
 
 interface Side {
-  name: 'sonarhost' | 'flipper';
+  name: 'sonarhost' | 'flipper' | 'sonarhostWs' | 'flipperWs';
   port: number;
   material: TlsMaterial;
   folder: string;
   /** Opens one client and resolves when the host has accepted it (see the signals below). */
-  connect(device: string): Promise<RawApp>;
+  connect(device: string): Promise<BenchApp>;
 }
 
 const FLIPPER_LOG_BUDGET = 700 * 1024;
@@ -70,15 +98,26 @@ export async function measureSecureConnections(
   let flipper: FlipperServerChild | undefined;
   let ui: FlipperUi | undefined;
   let flipperSkipped = options.flipperReason;
-  const open: RawApp[] = [];
+  const open: BenchApp[] = [];
+  let floor: FloorServer | undefined;
   const result: SecureConnectionResult = { latency: {}, errors };
   try {
     const certDir = join(dir, 'sonarhost-certs');
     const probeDir = join(dir, 'memory');
     await mkdir(probeDir, { recursive: true });
-    sonarhost = await startSonarhostChild(dir, { certDir, api: true, env: memoryProbeEnv(probeDir) });
+    sonarhost = await startSonarhostChild(dir, {
+      certDir,
+      api: true,
+      webSocket: true,
+      profile: 'secure-sonarhost',
+      env: memoryProbeEnv(probeDir),
+      extra: { limits: { exchangesPerMinutePerSource: 1_000_000 } },
+    });
     const sonarSide = await sideFor('sonarhost', sonarhost.ports, identity, join(dir, 'app-sonarhost', 'sonar'), (app) => app.pluginsAnswered);
-    const sides: Side[] = [sonarSide];
+    const sonarWsSide: Side = { ...sonarSide, name: 'sonarhostWs', port: sonarhost.wsPorts!.secure, connect: wsConnect('sonarhostWs', sonarhost.wsPorts!.secure, sonarSide, identity, (app) => app.pluginsAnswered) };
+    const sides: Side[] = [sonarSide, sonarWsSide];
+    const server = { key: await readFile(join(certDir, 'server.key'), 'utf8'), cert: await readFile(join(certDir, 'server.crt'), 'utf8'), ca: sonarSide.material.ca };
+    floor = await startFloorServer(server, 'secure-floor');
     if (!flipperSkipped) {
       try {
         flipper = await startFlipperServerChild(join(dir, 'flipper-home'), {}, memoryProbeEnv(probeDir));
@@ -91,48 +130,106 @@ export async function measureSecureConnections(
           connectedIds.add(id);
           waiters.get(id)?.();
         });
-        const accepted = (device: string) => {
-          const id = `${identity.appName}#MacOS#${device}#`;
+        const accepted = (device: string, deviceId = '') => {
+          const id = `${identity.appName}#MacOS#${device}#${deviceId}`;
           return connectedIds.has(id) ? Promise.resolve() : new Promise<void>((resolve) => waiters.set(id, resolve));
         };
-        sides.push(await sideFor('flipper', flipper.ports, identity, join(dir, 'app-flipper', 'sonar'), (_app, device) => accepted(device)));
+        const flipperSide = await sideFor('flipper', flipper.ports, identity, join(dir, 'app-flipper', 'sonar'), (_app, device) => accepted(device));
+        sides.push(flipperSide, {
+          ...flipperSide,
+          name: 'flipperWs',
+          port: flipper.ports.wsSecure,
+          connect: wsConnect('flipperWs', flipper.ports.wsSecure, flipperSide, identity, (_app, device) => accepted(device, 'bench')),
+        });
       } catch (error) {
         flipperSkipped = (error as Error).message.split('\n')[0];
       }
     }
 
-    // Latency, one at a time, interleaved; each connection is closed once accepted.
-    const samples = new Map<string, number[]>(sides.map((s) => [s.name, []]));
-    const firstRequest: number[] = [];
-    for (let i = 0; i < 3 + options.latencyCount && Date.now() < options.deadline; i++) {
-      const order = i % 2 === 0 ? sides : [...sides].reverse();
-      for (const side of order) {
+    // Latency, one at a time, interleaved (the floors too); each connection is closed once accepted.
+    type Probe = { name: string; pid: number; run(i: number): Promise<{ ms: number; firstMs?: number }> };
+    const pids: Record<string, number | undefined> = { sonarhost: sonarhost.pid, sonarhostWs: sonarhost.pid, flipper: flipper?.pid, flipperWs: flipper?.pid };
+    const probes: Probe[] = sides.map((side) => ({
+      name: side.name,
+      pid: pids[side.name]!,
+      run: async (i) => {
+        const started = performance.now();
+        const app = await side.connect(`latency-${i}`);
+        const ms = performance.now() - started;
+        app.close();
+        return { ms, firstMs: app.firstRequestAt === undefined ? undefined : app.firstRequestAt - started };
+      },
+    }));
+    const floorServer = floor;
+    probes.push({ name: 'floorMtls', pid: floor.pid, run: async () => ({ ms: await floorServer.mtls(sonarSide.material) }) });
+    probes.push({ name: 'floorWss', pid: floor.pid, run: async () => ({ ms: await floorServer.wss(sonarSide.material) }) });
+    const cpu = new Map<string, number[]>(probes.map((p) => [p.name, []]));
+    const samples = new Map<string, number[]>(probes.map((p) => [p.name, []]));
+    const firstRequest = new Map<string, number[]>([
+      ['sonarhost', []],
+      ['sonarhostWs', []],
+    ]);
+    for (let i = 0; i < 3 + options.latencyCount && (i < 8 || Date.now() < options.deadline); i++) {
+      const order = i % 2 === 0 ? probes : [...probes].reverse();
+      for (const probe of order) {
         try {
-          const started = performance.now();
-          const app = await side.connect(`latency-${i}`);
-          const ms = performance.now() - started;
-          app.close();
-          if (i >= 3) samples.get(side.name)!.push(ms);
-          if (i >= 3 && side.name === 'sonarhost' && app.firstRequestAt !== undefined) firstRequest.push(app.firstRequestAt - started);
+          const cpuBefore = await mainThreadCpuMs(probe.pid);
+          const { ms, firstMs } = await probe.run(i);
+          // Let the server finish with the closed connection, so its cost lands on this set-up.
+          await sleep(5);
+          const cpuAfter = await mainThreadCpuMs(probe.pid);
+          if (i >= 3 && cpuBefore !== undefined && cpuAfter !== undefined) cpu.get(probe.name)!.push(cpuAfter - cpuBefore);
+          if (i >= 3) samples.get(probe.name)!.push(ms);
+          if (i >= 3 && firstMs !== undefined) firstRequest.get(probe.name)?.push(firstMs);
         } catch (error) {
-          if (errors.length < 5) errors.push(`${side.name} latency: ${(error as Error).message}`);
+          if (errors.length < 5) errors.push(`${probe.name} latency: ${(error as Error).message}`);
         }
       }
     }
-    const a = samples.get('sonarhost')!.length ? summarize(samples.get('sonarhost')!) : undefined;
-    const b = samples.get('flipper')?.length ? summarize(samples.get('flipper')!) : undefined;
-    const first = firstRequest.length ? summarize(firstRequest) : undefined;
-    result.latency = { sonarhost: a, sonarhostFirstRequest: first, flipper: b, ratioP50: first && b ? b.p50 / first.p50 : undefined };
+    const of = (values: number[] | undefined) => (values?.length ? summarize(values) : undefined);
+    const first = of(firstRequest.get('sonarhost'));
+    const firstWs = of(firstRequest.get('sonarhostWs'));
+    const flipperRs = of(samples.get('flipper'));
+    const flipperWs = of(samples.get('flipperWs'));
+    result.latency = {
+      sonarhost: of(samples.get('sonarhost')),
+      sonarhostFirstRequest: first,
+      flipper: flipperRs,
+      ratioP50: first && flipperRs ? flipperRs.p50 / first.p50 : undefined,
+      sonarhostWs: of(samples.get('sonarhostWs')),
+      sonarhostWsFirstRequest: firstWs,
+      flipperWs,
+      ratioWsP50: firstWs && flipperWs ? flipperWs.p50 / firstWs.p50 : undefined,
+      floorMtls: of(samples.get('floorMtls')),
+      floorWss: of(samples.get('floorWss')),
+      hostCpuMs: Object.fromEntries([...cpu].filter(([, v]) => v.length).map(([k, v]) => [k, Math.round(median(v) * 1000) / 1000])),
+    };
+    await floor.stop();
+    floor = undefined;
     await sleep(500);
 
     // Idle clients held open.
     const maxByFds = Math.floor((openFileLimit() - 300) / 2);
     const target = Math.min(options.clients, maxByFds);
-    result.sonarhost = await hold(sonarSide, sonarhost.pid, target, options, open, async () => {
-      const token = (await readFile(join(certDir, 'api.token'), 'utf8')).trim();
-      const health = (await (await fetch(`http://127.0.0.1:${sonarhost!.apiPort}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { clients?: number };
-      return health.clients;
-    }, () => probeMemory(sonarhost!.pid, probeDir));
+    const token = (await readFile(join(certDir, 'api.token'), 'utf8')).trim();
+    const scaling: ScalePoint[] = [];
+    const scaleProbe = scalingProbe(sonarhost, token, identity, join(dir, 'scaling', 'sonar'), `${identity.appName}#MacOS#idle-0#`);
+    result.sonarhost = await hold(
+      sonarSide,
+      sonarhost.pid,
+      target,
+      options,
+      open,
+      async () => {
+        const health = (await (await fetch(`http://127.0.0.1:${sonarhost!.apiPort}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { clients?: number };
+        return health.clients;
+      },
+      () => probeMemory(sonarhost!.pid, probeDir),
+      undefined,
+      { stages: [1, 100, 1000], at: async (clients) => void scaling.push(await scaleProbe(clients).catch((error: unknown) => ({ clients, error: (error as Error).message }))) },
+    );
+    result.scaling = scaling;
+    await scaleProbe.close();
     if (options.clients > maxByFds) result.sonarhost.stoppedBecause = `capped by the open-file limit (${openFileLimit()})`;
     for (const app of open.splice(0)) app.close();
     if (flipper && ui && sides[1]) {
@@ -146,6 +243,7 @@ export async function measureSecureConnections(
     }
   } finally {
     for (const app of open) app.close();
+    await floor?.stop();
     ui?.close();
     await sonarhost?.stop();
     await flipper?.stop();
@@ -159,7 +257,7 @@ async function sideFor(
   ports: { insecure: number; secure: number },
   identity: AppIdentity,
   folderPath: string,
-  accepted: (app: RawApp, device: string) => Promise<void>,
+  accepted: (app: BenchApp, device: string) => Promise<void>,
 ): Promise<Side> {
   const folder = await prepareFolder(folderPath, identity);
   await timedExchange(ports.insecure, identity, { os: 'MacOS', device: 'bench-mac', folder });
@@ -187,20 +285,22 @@ async function hold(
   pid: number,
   target: number,
   options: { concurrency: number; deadline: number },
-  open: RawApp[],
+  open: BenchApp[],
   reportedClients: () => Promise<number | undefined>,
   memory: () => Promise<MemoryReading | undefined>,
   stopCheck: () => Promise<string | undefined> = async () => undefined,
+  scale?: { stages: number[]; at(clients: number): Promise<void> },
 ): Promise<HoldResult> {
   const before = await settledMemory(memory);
   let next = 0;
   let connected = 0;
   let failed = 0;
   let stoppedBecause: string | undefined;
-  const started = hrMs();
+  let elapsed = 0;
   let lastCheck = 0;
+  let stageEnd = target;
   const worker = async () => {
-    while (next < target && !stoppedBecause) {
+    while (next < stageEnd && !stoppedBecause) {
       if (Date.now() > options.deadline) {
         stoppedBecause ??= 'time budget reached';
         break;
@@ -220,8 +320,16 @@ async function hold(
       }
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency }, worker));
-  const elapsed = hrMs() - started;
+  // Connect in stages (1, 100, 1,000 clients…), measuring at each; the rate counts connecting time only.
+  const stages = [...(scale?.stages.filter((n) => n < target) ?? []), target];
+  for (const stage of stages) {
+    stageEnd = stage;
+    const started = hrMs();
+    await Promise.all(Array.from({ length: Math.min(options.concurrency, Math.max(1, stage - next)) }, worker));
+    elapsed += hrMs() - started;
+    if (stoppedBecause) break;
+    if (scale) await scale.at(connected);
+  }
   await sleep(2000);
   const after = await settledMemory(memory);
   const perClient = (a?: number, b?: number) => (a !== undefined && b !== undefined && connected > 0 ? (b - a) / connected : undefined);
@@ -240,6 +348,57 @@ async function hold(
     hostFds: await countFds(pid),
     stoppedBecause,
   };
+}
+
+/** Opens a secure WebSocket app for `side`'s identity and certificate, accepted when `accepted` says so. */
+function wsConnect(name: Side['name'], port: number, side: Side, identity: AppIdentity, accepted: (app: BenchApp, device: string) => Promise<void>): Side['connect'] {
+  return async (device) => {
+    const app = await connectWsApp(port, side.material, identity, device, side.folder);
+    try {
+      await withTimeout(accepted(app, device), 15_000, `${name} to accept ${device}`);
+    } catch (error) {
+      app.close();
+      throw error;
+    }
+    return app;
+  };
+}
+
+const SCALE_EXCHANGES = 10;
+const SCALE_CALLS = 40;
+
+/**
+ * Measures, on a host holding N clients: RSocket exchanges one at a time, and host→app calls through
+ * the HTTP API (keep-alive, one at a time) to the client `clientId`.
+ */
+function scalingProbe(host: SonarhostChild, token: string, identity: AppIdentity, folderPath: string, clientId: string) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const post = (body: string) =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.request(
+        { host: '127.0.0.1', port: host.apiPort, method: 'POST', path: `/api/clients/${encodeURIComponent(clientId)}/call`, agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode} from the call API`))));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const probe = async (clients: number): Promise<ScalePoint> => {
+    const folder = await prepareFolder(folderPath, identity);
+    const exchanges: number[] = [];
+    for (let i = 0; i < SCALE_EXCHANGES; i++) exchanges.push((await timedExchange(host.ports.insecure, identity, { os: 'MacOS', device: 'bench-mac', folder })).ms);
+    const calls: number[] = [];
+    await post(JSON.stringify({ method: 'execute', params: { api: 'echo', method: 'ping', params: { n: -1 } } }));
+    for (let i = 0; i < SCALE_CALLS; i++) {
+      const started = performance.now();
+      await post(JSON.stringify({ method: 'execute', params: { api: 'echo', method: 'ping', params: { n: i } } }));
+      calls.push(performance.now() - started);
+    }
+    return { clients, exchange: summarize(exchanges), call: summarize(calls) };
+  };
+  return Object.assign(probe, { close: async () => agent.destroy() });
 }
 
 /** Three readings 500 ms apart (each after forced GCs when the probe answers): the lowest RSS, the last heap. */

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from '../test/helpers/free-ports.js';
-import { hasExited, readRssBytes, stopChild, trackChild } from './processes.js';
+import { hasExited, profileArgs, readRssBytes, stopChild, trackChild } from './processes.js';
 
 /** The real binary, compiled (`sonarhost` in package.json's bin). */
 export const SONARHOST_CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -17,11 +17,17 @@ export interface SonarhostChildOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Added to the child's environment. */
   env?: NodeJS.ProcessEnv;
+  /** Also serve the WebSocket exchange and secure ports (9089/9088 in production). */
+  webSocket?: boolean;
+  /** With `--profile`: the name of the CPU profile the child writes when it stops. */
+  profile?: string;
 }
 
 export interface SonarhostChild {
   pid: number;
   ports: { insecure: number; secure: number };
+  /** The WebSocket ports, with `webSocket`. */
+  wsPorts?: { insecure: number; secure: number };
   apiPort?: number;
   /** ms from spawn to the "listening (insecure)" log line (the last listener opened). */
   listeningMs: number;
@@ -39,7 +45,7 @@ export interface SonarhostChild {
  * only, no Android transport (so no adb server is touched), JSON log lines on stderr (not a TTY).
  */
 export async function startSonarhostChild(dir: string, options: SonarhostChildOptions): Promise<SonarhostChild> {
-  const [insecure, secure, apiPort] = (await freePorts(3)) as [number, number, number];
+  const [insecure, secure, apiPort, wsInsecure, wsSecure] = (await freePorts(5)) as [number, number, number, number, number];
   await mkdir(dir, { recursive: true });
   const file = join(dir, `sonarhost-bench-${insecure}.config.json`);
   await writeFile(
@@ -47,16 +53,16 @@ export async function startSonarhostChild(dir: string, options: SonarhostChildOp
     JSON.stringify({
       host: '127.0.0.1',
       ports: { insecure, secure },
-      webSocket: { insecure: false, secure: false, browser: false },
+      webSocket: options.webSocket ? { insecure: wsInsecure, secure: wsSecure, browser: false } : { insecure: false, secure: false, browser: false },
       api: { port: options.api ? apiPort : false },
       certDir: options.certDir,
       logLevel: options.logLevel ?? 'info',
-      plugins: { transports: ['rsocket'], deviceTransports: ['desktop', 'ios-simulator'], services: options.api ? ['http-api'] : [] },
+      plugins: { transports: options.webSocket ? ['rsocket', 'websocket'] : ['rsocket'], deviceTransports: ['desktop', 'ios-simulator'], services: options.api ? ['http-api'] : [] },
       ...options.extra,
     }),
   );
   const started = performance.now();
-  const child = spawn(process.execPath, [SONARHOST_CLI, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  const child = spawn(process.execPath, [...profileArgs(options.profile), SONARHOST_CLI, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   trackChild(child, false);
   const messages: string[] = [];
   const seen = new Map<string, number>();
@@ -104,6 +110,7 @@ export async function startSonarhostChild(dir: string, options: SonarhostChildOp
   return {
     pid: child.pid!,
     ports: { insecure, secure },
+    wsPorts: options.webSocket ? { insecure: wsInsecure, secure: wsSecure } : undefined,
     apiPort: options.api ? apiPort : undefined,
     listeningMs: seen.get('listening (insecure)') ?? Number.NaN,
     runningMs: seen.get('sonarhost is running; press Ctrl-C to stop')!,

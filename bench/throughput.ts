@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { ContainerModule } from 'inversify';
 import { type AppSession } from '../src/core/app-session.js';
 import { type AppClient, ConnectionHandler, type PluginEvent } from '../src/core/connection-handler.js';
-import { type TestHost, startTestHost } from '../test/helpers/test-host.js';
+import { type TestHost, startTestHost, withWebSocket } from '../test/helpers/test-host.js';
 import { type FlipperServerChild, flipperLogBytes, startFlipperServerChild } from './flipper-server-process.js';
 import { FlipperUi } from './flipper-ui.js';
 import { sleep, waitUntil, withTimeout } from './processes.js';
 import { type RawEchoPair, startRawEchoPair } from './raw-echo-pair.js';
-import { type AppIdentity, type RawApp, connectRawApp, makeIdentity, prepareFolder, readMaterial, timedExchange } from './raw-app.js';
+import { type AppIdentity, type BenchApp, connectRawApp, makeIdentity, prepareFolder, readMaterial, timedExchange } from './raw-app.js';
+import { startRawWsPair } from './raw-ws-pair.js';
+import { connectWsApp } from './ws-app.js';
 import { type SonarhostChild, startSonarhostChild } from './sonarhost-process.js';
 import { hrMs, median } from './stats.js';
 
@@ -29,7 +31,7 @@ interface Driver {
   stop(): Promise<void>;
 }
 
-export type DriverName = 'sonarhost' | 'sonarhostHttp' | 'raw' | 'rawTls' | 'flipper';
+export type DriverName = 'sonarhost' | 'sonarhostHttp' | 'raw' | 'rawTls' | 'flipper' | 'sonarhostWs' | 'rawWs' | 'rawWss' | 'flipperWs';
 
 export interface ThroughputResult {
   rounds: number;
@@ -41,7 +43,7 @@ export interface ThroughputResult {
 }
 
 const IN_FLIGHT = 100;
-const MEASURE_MAX_MS = 4000;
+const MEASURE_MAX_MS = 3000;
 
 /**
  * Row 4: host→app request-response (one at a time, and 100 in flight) and app→host events, each as
@@ -51,7 +53,7 @@ const MEASURE_MAX_MS = 4000;
  * sonarhost's HTTP API with the host in a child process (POST /api/clients/{id}/call; events from
  * the /api/events stream).
  */
-export async function measureThroughput(dir: string, options: { rounds: number; deadline: number; flipperReason?: string }): Promise<ThroughputResult> {
+export async function measureThroughput(dir: string, options: { rounds: number; deadline: number; flipperReason?: string; only?: (name: DriverName) => boolean }): Promise<ThroughputResult> {
   const identity = await makeIdentity('com.example.bench', 'Bench');
   const errors: string[] = [];
   const skipped: ThroughputResult['skipped'] = {};
@@ -61,9 +63,15 @@ export async function measureThroughput(dir: string, options: { rounds: number; 
     ['raw', () => rawDriver('raw')],
     ['rawTls', () => rawDriver('rawTls', join(dir, 'raw-tls'), identity)],
     ['sonarhostHttp', () => httpSonarhost(join(dir, 'http'), identity)],
+    ['sonarhostWs', () => inProcessSonarhost(join(dir, 'inproc-ws'), identity, true)],
+    ['rawWs', () => rawWsDriver('rawWs', identity)],
+    ['rawWss', () => rawWsDriver('rawWss', identity, join(dir, 'raw-wss'))],
   ];
-  if (options.flipperReason) skipped.flipper = options.flipperReason;
-  else starters.push(['flipper', () => flipperDriver(join(dir, 'flipper'), identity)]);
+  if (options.flipperReason) skipped.flipper = skipped.flipperWs = options.flipperReason;
+  else starters.push(['flipper', () => flipperDriver(join(dir, 'flipper'), identity, false)], ['flipperWs', () => flipperDriver(join(dir, 'flipper-ws'), identity, true)]);
+  const chosen = starters.filter(([name]) => options.only?.(name) ?? true);
+  starters.length = 0;
+  starters.push(...chosen);
   const rates = {} as ThroughputResult['rates'];
   const samples = {} as ThroughputResult['samples'];
   try {
@@ -76,12 +84,13 @@ export async function measureThroughput(dir: string, options: { rounds: number; 
         skipped[name] = (error as Error).message.split('\n')[0];
       }
     }
-    for (let round = 0; round < options.rounds && Date.now() < options.deadline; round++) {
-      for (const mode of MODES) {
+    for (let round = 0; round < options.rounds && (round === 0 || Date.now() < options.deadline); round++) {
+      // Rotate the modes too, so a run cut short by its time budget still has every mode.
+      for (const mode of MODES.map((_, i) => MODES[(i + round) % MODES.length]!)) {
         // Rotate the order each round so no host always runs first (or last) on a warm machine.
         const order = drivers.map((_, i) => drivers[(i + round) % drivers.length]!);
         for (const driver of order) {
-          if (Date.now() > options.deadline) break;
+          if (round > 0 && Date.now() > options.deadline) break; // the first round always measures every mode
           try {
             const ops = driver.sizes[mode];
             await driver.prepare?.(mode, ops);
@@ -132,10 +141,11 @@ async function eventRate(driver: Driver, total: number): Promise<number> {
 }
 
 /** Exchange on `insecurePort`, then a raw app on `securePort` answering the host's calls. */
-async function connectApp(folderPath: string, identity: AppIdentity, ports: { insecure: number; secure: number }, device = 'throughput'): Promise<RawApp> {
+async function connectApp(folderPath: string, identity: AppIdentity, ports: { insecure: number; secure: number }, device = 'throughput', wsSecure?: number): Promise<BenchApp> {
   const folder = await prepareFolder(folderPath, identity);
   await timedExchange(ports.insecure, identity, { os: 'MacOS', device: 'bench-mac', folder });
-  const app = await connectRawApp(ports.secure, await readMaterial(folder, identity), identity, device, folder);
+  const material = await readMaterial(folder, identity);
+  const app = wsSecure === undefined ? await connectRawApp(ports.secure, material, identity, device, folder) : await connectWsApp(wsSecure, material, identity, device, folder);
   await app.pluginsAnswered;
   return app;
 }
@@ -151,19 +161,26 @@ class CountingHandler implements ConnectionHandler {
   }
 }
 
-async function inProcessSonarhost(dir: string, identity: AppIdentity): Promise<Driver> {
+async function inProcessSonarhost(dir: string, identity: AppIdentity, webSocket = false): Promise<Driver> {
   const counter = new CountingHandler();
-  const host: TestHost = await startTestHost(dir, (config) => void (config.logLevel = 'info'), [new ContainerModule(({ bind }) => void bind(ConnectionHandler).toConstantValue(counter))]);
-  let app: RawApp | undefined;
+  const host: TestHost = await startTestHost(
+    dir,
+    (config) => {
+      config.logLevel = 'info';
+      if (webSocket) withWebSocket(config);
+    },
+    [new ContainerModule(({ bind }) => void bind(ConnectionHandler).toConstantValue(counter))],
+  );
+  let app: BenchApp | undefined;
   try {
-    app = await connectApp(join(dir, 'app', 'sonar'), identity, host.ports);
+    app = await connectApp(join(dir, 'app', 'sonar'), identity, host.ports, 'throughput', webSocket ? host.wsPorts.secure : undefined);
     let session: AppSession | undefined;
     await waitUntil(() => (session = host.registry.list()[0]) !== undefined, 'the in-process host to register the app', 10_000);
     const registered = session!;
     host.handler.events.length = 0;
     const connected = app;
     return {
-      name: 'sonarhost',
+      name: webSocket ? 'sonarhostWs' : 'sonarhost',
       sizes: { serial: 5000, inflight100: 40_000, events: 40_000 },
       call: async (n) => {
         await registered.call('echo', 'ping', { n });
@@ -213,11 +230,39 @@ async function rawDriver(name: 'raw' | 'rawTls', dir?: string, identity?: AppIde
   };
 }
 
+/** The WebSocket ceiling (bench/raw-ws-pair.ts): plain, or over TLS with sonarhost-issued certificates. */
+async function rawWsDriver(name: 'rawWs' | 'rawWss', identity: AppIdentity, dir?: string): Promise<Driver> {
+  let pair: RawEchoPair;
+  if (name === 'rawWss') {
+    const host = await startTestHost(dir!);
+    try {
+      const folder = await prepareFolder(join(dir!, 'app', 'sonar'), identity);
+      await timedExchange(host.ports.insecure, identity, { os: 'MacOS', device: 'bench-mac', folder });
+      const client = await readMaterial(folder, identity);
+      const certDir = host.config.certDir;
+      const server = { key: await readFile(join(certDir, 'server.key'), 'utf8'), cert: await readFile(join(certDir, 'server.crt'), 'utf8'), ca: client.ca };
+      pair = await startRawWsPair(identity, { server, client });
+    } finally {
+      await host.stop();
+    }
+  } else {
+    pair = await startRawWsPair(identity);
+  }
+  return {
+    name,
+    sizes: { serial: 5000, inflight100: 40_000, events: 40_000 },
+    call: (n) => pair.call(n),
+    sendEvent: (n) => pair.sendEvent(n),
+    eventsReceived: () => pair.eventsReceived,
+    stop: () => pair.stop(),
+  };
+}
+
 async function httpSonarhost(dir: string, identity: AppIdentity): Promise<Driver> {
   const certDir = join(dir, 'certs');
-  const host: SonarhostChild = await startSonarhostChild(dir, { certDir, api: true });
+  const host: SonarhostChild = await startSonarhostChild(dir, { certDir, api: true, profile: 'throughput-http-sonarhost' });
   const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
-  let app: RawApp | undefined;
+  let app: BenchApp | undefined;
   let stream: http.ClientRequest | undefined;
   try {
     app = await connectApp(join(dir, 'app', 'sonar'), identity, host.ports);
@@ -287,11 +332,11 @@ async function httpSonarhost(dir: string, identity: AppIdentity): Promise<Driver
  * at 1 MiB (and died doing so here): the server is restarted (new HOME, new exchange, new connection)
  * whenever the next measurement could take the log past ~900 KB.
  */
-async function flipperDriver(dir: string, identity: AppIdentity): Promise<Driver> {
+async function flipperDriver(dir: string, identity: AppIdentity, webSocket: boolean): Promise<Driver> {
   let generation = 0;
   let server: FlipperServerChild | undefined;
   let ui: FlipperUi | undefined;
-  let app: RawApp | undefined;
+  let app: BenchApp | undefined;
   let clientId = '';
   let messages = 0;
   const bytesPerOp: Partial<Record<Mode, number>> = {};
@@ -310,19 +355,24 @@ async function flipperDriver(dir: string, identity: AppIdentity): Promise<Driver
     ui.onServerEvent((event) => {
       if (event === 'client-message') messages++;
     });
-    app = await connectRawApp(server.ports.secure, await exchangeWith(server, join(dir, `app-${generation}`, 'sonar'), identity), identity, 'throughput', join(dir, `app-${generation}`, 'sonar') + '/');
-    clientId = `${identity.appName}#MacOS#throughput#`;
+    const material = await exchangeWith(server, join(dir, `app-${generation}`, 'sonar'), identity);
+    const folder = join(dir, `app-${generation}`, 'sonar') + '/';
+    app = webSocket ? await connectWsApp(server.ports.wsSecure, material, identity, 'throughput', folder) : await connectRawApp(server.ports.secure, material, identity, 'throughput', folder);
+    clientId = `${identity.appName}#MacOS#throughput#${webSocket ? 'bench' : ''}`;
     await waitUntil(async () => ((await ui!.exec('client-list', [])) as Array<{ id: string }>).some((c) => c.id === clientId), 'flipper-server to list the client', 10_000, 20);
   };
   await start();
   let logBefore = 0;
+  let nextRequestId = 0;
   let lastMode: Mode | undefined;
   let lastOps = 0;
   return {
-    name: 'flipper',
+    name: webSocket ? 'flipperWs' : 'flipper',
     sizes: { serial: 800, inflight100: 1500, events: 3000 },
     call: async (n) => {
-      const answer = (await ui!.exec('client-request-response', [clientId, { method: 'execute', params: { api: 'echo', method: 'ping', params: { n } } }])) as { success?: unknown; error?: unknown };
+      // As its UI does: the caller numbers each request (over WebSocket flipper-server matches the reply by this id).
+      const message = { id: nextRequestId++, method: 'execute', params: { api: 'echo', method: 'ping', params: { n } } };
+      const answer = (await ui!.exec('client-request-response', [clientId, message])) as { success?: unknown; error?: unknown };
       if (answer?.success === undefined) throw new Error(`flipper-server answered ${JSON.stringify(answer).slice(0, 200)}`);
     },
     sendEvent: (n) => app!.send('echo', 'tick', { n }),

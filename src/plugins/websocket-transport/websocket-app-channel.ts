@@ -40,12 +40,14 @@ export class WebSocketAppChannel implements AppChannel {
   }
 
   private handle(text: string): void {
-    let id: unknown;
-    try {
-      id = parseJsonObject(text, 'A message from the app').id;
-    } catch {
-      this.onMessage(text); // the session logs malformed messages; the connection stays open
-      return;
+    let id: unknown = replyId(text);
+    if (id === undefined) {
+      try {
+        id = parseJsonObject(text, 'A message from the app').id;
+      } catch {
+        this.onMessage(text); // the session logs malformed messages; the connection stays open
+        return;
+      }
     }
     if (typeof id === 'number') {
       const waiting = this.pending.get(id);
@@ -60,4 +62,17 @@ export class WebSocketAppChannel implements AppChannel {
     for (const waiting of this.pending.values()) waiting.reject(new HostError('protocol-invalid', message));
     this.pending.clear();
   }
+}
+
+/** `{"id":<digits>` followed by `,` or `}`: how js-flipper and the bench's SDK-shaped apps start a reply. */
+const REPLY_PREFIX = /^\{"id":(\d{1,15})[,}]/;
+
+/**
+ * The id of a reply written `{"id":N,…}`, read without parsing the frame: the session parses each
+ * answer anyway, and the profile of host→app calls showed every reply parsed twice. Any other shape
+ * (other key order, spaces) is parsed here as before.
+ */
+function replyId(text: string): number | undefined {
+  const match = REPLY_PREFIX.exec(text);
+  return match === null ? undefined : Number(match[1]);
 }
