@@ -103,7 +103,7 @@ export class ShellInterpreter implements ShellRuntime {
     for (let i = 0; i < pipeline.commands.length; i++) {
       const last = i === pipeline.commands.length - 1;
       const piped = last ? undefined : new BufferSink();
-      status = await this.runSimple(pipeline.commands[i]!, proc, { stdin, out: piped ?? io.out, err: io.err });
+      status = await this.runSimple(pipeline.commands[i]!, proc, { stdin, out: piped ?? io.out, err: io.err, ...(piped || !io.drain ? {} : { drain: io.drain }) });
       if (piped) stdin = piped.take();
     }
     return pipeline.negate ? (status === 0 ? 1 : 0) : status;
@@ -172,6 +172,7 @@ export class ShellInterpreter implements ShellRuntime {
       fds[redirect.fd] = sink;
     }
     const cmdIo: CommandIo = { stdin, out: fds[1] ?? NULL_SINK, err: fds[2] ?? NULL_SINK };
+    if (io.drain && fds[1] === io.out) cmdIo.drain = io.drain;
 
     let status: number;
     if (argv.length === 0) {
