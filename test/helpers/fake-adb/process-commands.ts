@@ -25,7 +25,13 @@ async function child(
     for (const [name, value] of parent.vars) if (name !== 'HOME' && name !== 'USER') proc.vars.set(name, value);
   }
   if (what.argv !== undefined && what.argv.length > 0) {
-    const status = await shell.exec(what.argv, proc, io);
+    let status: number | undefined;
+    try {
+      status = await shell.exec(what.argv, proc, io);
+    } catch (error) {
+      if (!(error instanceof ShellExit)) throw error;
+      status = error.status;
+    }
     if (status === undefined) {
       io.err.write(`${tool}: exec failed for ${what.argv[0]}: No such file or directory\n`);
       return tool === 'run-as' ? 1 : 127;

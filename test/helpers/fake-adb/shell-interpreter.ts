@@ -89,12 +89,8 @@ export class ShellInterpreter implements ShellRuntime {
     const command = COMMANDS.get(name);
     if (command === undefined || (name === 'su' && !this.device.rooted)) return undefined;
     this.device.recorder.executed({ argv: [...argv], user: userName(proc.user), cwd: proc.cwd });
-    try {
-      return await command(argv.slice(1), io, proc, this);
-    } catch (error) {
-      if (error instanceof ShellExit) return error.status;
-      throw error;
-    }
+    // `exit` (ShellExit) unwinds to the script that runs it; run-as and su catch it for a direct argv.
+    return command(argv.slice(1), io, proc, this);
   }
 
   private async runPipeline(pipeline: Pipeline, proc: ShellProcess, io: CommandIo): Promise<number> {
