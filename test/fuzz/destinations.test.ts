@@ -13,6 +13,7 @@ import { type Runner, checkAppFolder, probeCommand, writeFilesCommand } from '..
 import { DesktopDeviceTransport } from '../../src/platforms/desktop/desktop-device-transport.js';
 import { CrashWatch, checkProperty, fuzzParameters } from '../helpers/fuzz-harness.js';
 import { chaosString } from '../helpers/fuzz-json.js';
+import { testConfig } from '../helpers/fakes.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 /** Characters that mean something to a shell, or end a word, anywhere outside a quoted PEM body. */
@@ -197,7 +198,7 @@ describe('fuzz: destinations and app ids on their way to a device shell or a loc
     let own: ParsedCsr;
     let otherCsr: string;
     let run = 0;
-    const transport = new DesktopDeviceTransport();
+    const transport = new DesktopDeviceTransport(testConfig());
 
     before(async () => {
       ({ path: root, cleanup } = await makeTempDir('sonarhost-fuzz-dest-'));
