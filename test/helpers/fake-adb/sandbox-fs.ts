@@ -13,6 +13,7 @@
 // chunks with `readChunks`; `readFile` refuses it, as slurping it would never end).
 
 import { randomBytes } from 'node:crypto';
+import { lstatSync, readlinkSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -118,9 +119,11 @@ export class SandboxFs {
         done = candidate;
         continue;
       }
+      // Synchronous on purpose: a path is walked for every file operation of every command, and one
+      // thread-pool round trip per component made the fake device ten times slower under load.
       let info;
       try {
-        info = await fs.lstat(path.join(this.root, candidate));
+        info = lstatSync(path.join(this.root, candidate));
       } catch {
         return path.posix.join(candidate, ...pending); // the rest does not exist yet
       }
@@ -129,7 +132,7 @@ export class SandboxFs {
         continue;
       }
       if (++hops > MAX_HOPS) throw new FsError('ELOOP', devicePath);
-      const target = await fs.readlink(path.join(this.root, candidate));
+      const target = readlinkSync(path.join(this.root, candidate));
       // A relative target counts from the link's folder; aliases fold again on the new path.
       pending = this.canonical(path.posix.join(this.canonical(target, done), ...pending)).split('/').filter(Boolean);
       done = '/';
