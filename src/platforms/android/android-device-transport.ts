@@ -3,6 +3,7 @@ import { inject, injectable } from 'inversify';
 import { CertificateExchangeMedium, type ClientQuery } from '../../core/client-query.js';
 import { type DeviceFile, type DeviceSummary, type DeviceTarget, type DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
 import { type HealthCheck } from '../../core/health-check.js';
+import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
 import { type ParsedCsr, normalizeCsr } from '../../core/x509/csr.js';
@@ -37,6 +38,7 @@ export class AndroidDeviceTransport implements DeviceTransport {
 
   constructor(
     @inject(AndroidDevices) private readonly devices: AndroidDevices,
+    @inject(HostConfig) private readonly config: HostConfig,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('android');
@@ -160,8 +162,9 @@ export class AndroidDeviceTransport implements DeviceTransport {
     const marker = `sonarhost-probe-${nonce()}`;
     let output: string;
     try {
-      // Room for a CSR sent with CRLF line ends and the shell's messages; more is refused, not read.
-      output = await this.devices.bridge().shell(serial, probeCommand(csr.appId, destination, marker), { maxBytes: 2 * csr.pem.length + 4096 });
+      // Room for the largest CSR accepted, with CRLF line ends, and the shell's messages; more is refused, not read.
+      const maxBytes = 2 * this.config.limits.maxCsrBytes + 4096;
+      output = await this.devices.bridge().shell(serial, probeCommand(csr.appId, destination, marker), { maxBytes });
     } catch (error) {
       return { serial, problem: describeError(error) };
     }
