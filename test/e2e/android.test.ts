@@ -4,12 +4,16 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FlipperClient } from '../../src/client/flipper-client.js';
-import { createCsr } from '../../src/core/x509/csr.js';
+import { createCsr, parseCsr } from '../../src/core/x509/csr.js';
 import { generateRsaKeyPair } from '../../src/core/x509/webcrypto.js';
+import { type ClientQuery } from '../../src/core/client-query.js';
+import { HostError } from '../../src/core/host-error.js';
+import { AdbBridge } from '../../src/platforms/android/adb-bridge.js';
+import { AndroidDeviceTransport } from '../../src/platforms/android/android-device-transport.js';
 import { AndroidDevices } from '../../src/platforms/android/android-devices.js';
 import { demoPlugin } from '../helpers/demo-plugin.js';
 import { devicePorts } from '../helpers/device-ports.js';
-import { type PrivateAdbServer, adbAvailable, startPrivateAdbServer } from '../helpers/fake-adb/adb-server.js';
+import { ADB_BINARY, type PrivateAdbServer, adbAvailable, startPrivateAdbServer } from '../helpers/fake-adb/adb-server.js';
 import { FakeAndroidDevice } from '../helpers/fake-adb/fake-android-device.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { SETUP, rawExchange } from '../helpers/raw-rsocket.js';
@@ -20,6 +24,7 @@ import { type TestHost, eventually, startTestHost } from '../helpers/test-host.j
 
 const APP = 'com.example.droid';
 const FOLDER = `/data/data/${APP}/files/sonar/`;
+const FAKE_PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n';
 
 /**
  * Android end to end: the real Debian adb server, our fake device daemon attached to it, and the host's
@@ -97,7 +102,7 @@ describe('Android through the real adb server and a fake device', { skip: adbAva
     assert.equal(session.id, `Droid#Android#Fake Pixel - 11 - API 30#${serial}`);
     assert.deepEqual(await session.call('demo', 'echo', 'over adb'), 'over adb');
     // Both files were written through run-as into the app's folder, in one shell round trip.
-    assert.ok(device.shellLog.some((l) => l.command.startsWith(`run-as ${APP} sh -c "echo '-----BEGIN CERTIFICATE-----`)));
+    assert.ok(device.shellLog.some((l) => l.command.startsWith(`run-as ${APP} sh -c "`) && l.command.includes(`echo '-----BEGIN CERTIFICATE-----`)));
     await client.stop();
   });
 
@@ -136,7 +141,110 @@ describe('Android through the real adb server and a fake device', { skip: adbAva
     device.rooted = true;
     const { request: again } = await prepareApp(device, '/data/data/com.example.release/files/sonar/', 'com.example.release');
     assert.equal(typeof (await exchange(again)).deviceId, 'string');
-    assert.ok(device.shellLog.some((l) => l.command.startsWith('su 0 sh -c')));
+    // su wrote as the app's own uid, never as root.
+    const uid = device.packages.get('com.example.release')!.uid!;
+    assert.ok(device.shellLog.some((l) => l.command.startsWith(`su ${uid} sh -c "`)));
+    const writes = device.executed.filter((e) => e.argv[0] === 'mv' || e.argv[0] === 'chmod');
+    assert.ok(writes.length >= 4);
+    assert.deepEqual([...new Set(writes.map((e) => e.user))], [`u0_a${uid - 10000}`]);
+  });
+
+  /** A rooted device where run-as is refused for the app (a release build), so the su path serves it, and a victim app. */
+  const suDevice = async (model: string) => {
+    const release = 'com.example.release';
+    const { device, serial } = await newDevice({ model, rooted: true, packages: [{ package: release, debuggable: false }, { package: 'com.example.victim', debuggable: true }] });
+    await device.fs.mkdir('/data/data/com.example.victim/files/sonar', { recursive: true });
+    await device.fs.writeFile('/data/data/com.example.victim/files/sonar/device.crt', 'victim certificate');
+    await device.fs.mkdir('/data/system', { recursive: true });
+    await device.fs.writeFile('/data/system/packages.xml', 'system file');
+    await device.fs.chmod('/data/system/packages.xml', 0o600);
+    const folder = `/data/data/${release}/files/sonar/`;
+    return { device, serial, folder, app: release, prepare: () => prepareApp(device, folder, release) };
+  };
+  const untouched = async (device: FakeAndroidDevice) => {
+    assert.equal((await device.fs.readFile('/data/system/packages.xml')).toString(), 'system file');
+    assert.equal((await device.fs.stat('/data/system/packages.xml'))!.mode, 0o600);
+    assert.equal((await device.fs.readFile('/data/data/com.example.victim/files/sonar/device.crt')).toString(), 'victim certificate');
+  };
+
+  it('never writes through a link the app planted at the temporary or final names (su path)', async () => {
+    const { device, folder, prepare } = await suDevice('Links at names');
+    const { request } = await prepare();
+    // The names the host used to write through (predictable), and the final names.
+    await device.fs.symlink('/data/system/packages.xml', `${folder}device.crt.tmp`);
+    await device.fs.symlink('/data/data/com.example.victim/files/sonar/device.crt', `${folder}sonarCA.crt.tmp`);
+    await device.fs.symlink('/data/system/packages.xml', `${folder}device.crt`);
+    await exchange(request);
+    await untouched(device);
+    assert.equal((await device.fs.lstat(`${folder}device.crt`))!.type, 'file', 'mv replaced the link at the final name');
+    assert.match((await device.fs.readFile(`${folder}device.crt`)).toString(), /^-----BEGIN CERTIFICATE-----/);
+  });
+
+  it('refuses a link in place of sonar/, when probing and when it appears between probe and write', async () => {
+    const { device, folder, app, prepare } = await suDevice('Link as sonar');
+    const { csr, request } = await prepare();
+    const victim = '/data/data/com.example.victim/files/sonar';
+    // Between locate and deploy (signing happens there) the app swaps its folder for a link to another app's.
+    const transport = host.container.get(AndroidDeviceTransport);
+    const exchangeRequest = { query: { app: 'Droid', os: 'Android', device: 'x', device_id: 'x', sdk_version: 4 } as unknown as ClientQuery, csr: await parseCsr(csr), destination: folder };
+    const target = await transport.locate(exchangeRequest);
+    await device.fs.rename(folder.slice(0, -1), `/data/data/${app}/files/real-sonar`);
+    await device.fs.symlink(victim, folder.slice(0, -1));
+    const files = [{ name: 'sonarCA.crt' as const, contents: FAKE_PEM }, { name: 'device.crt' as const, contents: FAKE_PEM }];
+    await assert.rejects(transport.deploy(exchangeRequest, target, files), (error: unknown) => HostError.is(error, 'destination-refused') && /sonar is a symbolic link/.test((error as Error).message));
+    await untouched(device);
+    assert.deepEqual((await readdir(await device.fs.hostPath(victim))).sort(), ['device.crt']);
+    // And an exchange that finds the link when it probes is refused with the same reason.
+    await assert.rejects(exchange(request), /sonar is a symbolic link/);
+    await untouched(device);
+  });
+
+  it('refuses an app.csr that is a link (to /dev/zero) on the run-as path, and keeps serving', async () => {
+    const { device } = await newDevice({ model: 'Zero link' });
+    const { request } = await prepareApp(device);
+    await device.fs.remove(`${FOLDER}app.csr`);
+    await device.fs.symlink('/dev/zero', `${FOLDER}app.csr`);
+    await assert.rejects(exchange(request), /app\.csr is a symbolic link/);
+    await device.fs.remove(`${FOLDER}app.csr`);
+    const { request: good } = await prepareApp(device);
+    assert.equal(typeof (await exchange(good)).deviceId, 'string');
+  });
+
+  it('stops reading a device answer past its byte cap or its timeout, and ends the stream', async () => {
+    const { device, serial } = await newDevice({ model: 'Endless' });
+    const bridge = new AdbBridge(ADB_BINARY, { host: '127.0.0.1', port: adb.port }, false);
+    const stillAfter = async () => {
+      const first = device.fs.endlessBytesRead;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      return device.fs.endlessBytesRead - first;
+    };
+    await assert.rejects(bridge.shell(serial, 'cat /dev/zero', { maxBytes: 64 * 1024 }), /sent more than 65536 bytes .*the command was stopped/);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // what was in flight drains
+    assert.equal(await stillAfter(), 0, 'the device stopped sending: the stream was closed');
+    await assert.rejects(bridge.shell(serial, 'cat /dev/zero', { maxBytes: 1 << 30, timeoutMs: 500 }), /no complete answer within 500 ms; the command was stopped/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await stillAfter(), 0, 'the timeout closed the stream too');
+    assert.ok(device.fs.endlessBytesRead < 64 * 1024 * 1024, `read ${device.fs.endlessBytesRead} bytes`);
+  });
+
+  it('costs one probe and one write per device for a new CSR, one write for the same CSR again, and probes again after the device went away', async () => {
+    const { device, serial } = await newDevice({ model: 'Round trips' });
+    await whenReversed(serial);
+    const { request } = await prepareApp(device);
+    device.clearLogs();
+    assert.deepEqual(await exchange(request), { deviceId: serial });
+    assert.equal(device.shellLog.length, 2, JSON.stringify(device.shellLog.map((l) => l.command.slice(0, 60))));
+    device.clearLogs();
+    assert.deepEqual(await exchange(request), { deviceId: serial });
+    assert.equal(device.shellLog.length, 1, 'the match is remembered while the device stays online');
+    assert.ok(device.shellLog[0]!.command.includes('mv '));
+    await device.detach(adb);
+    await eventually(() => android().get(serial) === undefined, 'the host to see the device go');
+    await device.attach(adb);
+    await whenReversed(serial);
+    device.clearLogs();
+    assert.deepEqual(await exchange(request), { deviceId: serial });
+    assert.equal(device.shellLog.length, 2, 'a device that went away is probed again');
   });
 
   it('names an unauthorized device and what to do about it', async () => {

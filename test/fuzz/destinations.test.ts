@@ -9,10 +9,11 @@ import { type ExchangeRequest } from '../../src/core/device-transport.js';
 import { HostError } from '../../src/core/host-error.js';
 import { type ParsedCsr, createCsr, normalizeCsr, parseCsr } from '../../src/core/x509/csr.js';
 import { generateRsaKeyPair } from '../../src/core/x509/webcrypto.js';
-import { type Runner, checkAppFolder, readCsrCommand, writeFilesCommand } from '../../src/platforms/android/android-shell.js';
+import { type Runner, checkAppFolder, probeCommand, writeFilesCommand } from '../../src/platforms/android/android-shell.js';
 import { DesktopDeviceTransport } from '../../src/platforms/desktop/desktop-device-transport.js';
 import { CrashWatch, checkProperty, fuzzParameters } from '../helpers/fuzz-harness.js';
 import { chaosString } from '../helpers/fuzz-json.js';
+import { testConfig } from '../helpers/fakes.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 /** Characters that mean something to a shell, or end a word, anywhere outside a quoted PEM body. */
@@ -93,50 +94,53 @@ describe('fuzz: destinations and app ids on their way to a device shell or a loc
     }
   });
 
-  it('readCsrCommand refuses or builds a command whose app id and path are shell-safe', async () => {
+  /** Every word of a built command outside the quoted PEM bodies: the builders' own words, the app id, or a safe path. */
+  const OWN_WORDS = new Set(['run-as', 'sh', '-c', 'cat', '||', 'true', '&&', 'echo', 'su', '0', '10100', 'stat', '%u', '[', '-L', ']', 'exit', '3', 'is', 'a', 'symbolic', 'link', 'sonarhost-refused:', 'PEM', '>', 'chmod', '644', 'mv', 'rm', '-f']);
+  const assertWords = (command: string, appId: string, destination: string, extra: readonly string[]) => {
+    for (const raw of command.split(' ')) {
+      const word = raw.replace(/^["']+|["';]+$/g, '');
+      if (word === '' || OWN_WORDS.has(word) || extra.includes(word)) continue;
+      if (word === appId) {
+        assertShellSafeWord(appId, 'the app id');
+        continue;
+      }
+      assertSafePath(word, `the path ${JSON.stringify(word)} in ${JSON.stringify(command.slice(0, 120))}`);
+      assert.ok(word.startsWith(checkAppFolder(appId, destination)), `${word} is outside the app's folder`);
+    }
+  };
+
+  it('probeCommand refuses or builds a command whose app id and paths are shell-safe words', async () => {
+    const marker = 'sonarhost-probe-0123456789abcdef';
     await checkProperty(
-      fc.asyncProperty(fc.constantFrom<Runner>('run-as', 'su'), appIdArb, destinationFor(appIdArb), async (runner, appId, destination) => {
-        const command = refusedOr(() => readCsrCommand(runner, appId, destination));
+      fc.asyncProperty(appIdArb, destinationFor(appIdArb), async (appId, destination) => {
+        const command = refusedOr(() => probeCommand(appId, destination, marker));
         if (command === undefined) return;
-        const words = command.split(' ');
-        if (runner === 'run-as') {
-          assert.deepEqual(words.slice(0, 2), ['run-as', appId]);
-          assertShellSafeWord(appId, 'the app id');
-          words.splice(0, 2);
-        } else {
-          assert.deepEqual(words.slice(0, 2), ['su', '0']);
-          words.splice(0, 2);
-        }
-        assert.equal(words.length, 2, `unexpected words in ${JSON.stringify(command)}`);
-        assert.equal(words[0], 'cat');
-        assert.ok(words[1]!.endsWith('/app.csr'));
-        assertSafePath(words[1]!, 'the path read');
-        assert.equal(words[1], `${destination}app.csr`);
+        assert.ok(command.startsWith(`run-as ${appId} sh -c "`), command.slice(0, 80));
+        assert.equal(command.split('"').length - 1, 4, 'two double-quoted scripts');
+        assert.equal(command.split("'").length - 1, 2, 'one single-quoted script');
+        assert.ok(command.includes(`cat ${destination}app.csr`));
+        assertWords(command, appId, destination, [marker]);
       }),
       fuzzParameters(3_000),
     );
   });
 
-  it('writeFilesCommand refuses or builds one command: only its own && and quoted PEM bodies, shell-safe words elsewhere', async () => {
+  it('writeFilesCommand refuses or builds one command as the app: quoted PEM bodies, shell-safe words elsewhere, random temporary names', async () => {
     const files = fc.array(fc.record({ name: fc.constantFrom('sonarCA.crt' as const, 'device.crt' as const), contents: certificate }), { minLength: 1, maxLength: 2 });
+    const runners = fc.constantFrom<Runner>({ kind: 'run-as' }, { kind: 'su', uid: 10100 });
     await checkProperty(
-      fc.asyncProperty(fc.constantFrom<Runner>('run-as', 'su'), appIdArb, destinationFor(appIdArb), files, async (runner, appId, destination, certificates) => {
-        const command = refusedOr(() => writeFilesCommand(runner, appId, destination, certificates));
+      fc.asyncProperty(runners, appIdArb, destinationFor(appIdArb), files, async (runner, appId, destination, certificates) => {
+        const command = refusedOr(() => writeFilesCommand(runner, appId, destination, certificates, '00112233aabbccdd'));
         if (command === undefined) return;
-        const prefix = runner === 'run-as' ? `run-as ${appId} sh -c "` : 'su 0 sh -c "';
+        const prefix = runner.kind === 'run-as' ? `run-as ${appId} sh -c "` : 'su 10100 sh -c "';
         assert.ok(command.startsWith(prefix) && command.endsWith('"'), `unexpected framing: ${JSON.stringify(command.slice(0, 80))}`);
-        if (runner === 'run-as') assertShellSafeWord(appId, 'the app id');
         const script = command.slice(prefix.length, -1).replace(QUOTED_PEM, 'PEM');
-        assert.ok(!script.includes('"'), 'a double quote inside the sh -c script');
-        const steps = script.split(' && ');
-        assert.equal(steps.length, certificates.length * 3, `unexpected steps: ${JSON.stringify(script.slice(0, 200))}`);
-        certificates.forEach((file, i) => {
-          const target = `${destination}${file.name}`;
-          assert.equal(steps[i * 3], `echo PEM > ${target}.tmp`);
-          assert.equal(steps[i * 3 + 1], `chmod 644 ${target}.tmp`);
-          assert.equal(steps[i * 3 + 2], `mv ${target}.tmp ${target}`);
-          assertSafePath(target, 'the path written');
+        assert.ok(!script.includes('"') && !script.includes("'"), 'a quote inside the sh -c script outside a PEM body');
+        certificates.forEach((file) => {
+          const temp = `${destination}.${file.name}.00112233aabbccdd.tmp`;
+          assert.ok(script.includes(`echo PEM > ${temp} && chmod 644 ${temp} && mv ${temp} ${destination}${file.name} || rm -f ${temp}`), script.slice(0, 300));
         });
+        assertWords(script, appId, destination, []);
       }),
       fuzzParameters(3_000),
     );
@@ -194,7 +198,7 @@ describe('fuzz: destinations and app ids on their way to a device shell or a loc
     let own: ParsedCsr;
     let otherCsr: string;
     let run = 0;
-    const transport = new DesktopDeviceTransport();
+    const transport = new DesktopDeviceTransport(testConfig());
 
     before(async () => {
       ({ path: root, cleanup } = await makeTempDir('sonarhost-fuzz-dest-'));

@@ -7,6 +7,14 @@ import { withTimeout } from '../../core/timeout.js';
 import { type AdbServerAddress } from './adb-location.js';
 
 const SHELL_TIMEOUT_MS = 15_000;
+/** Shell output sonarhost reads is an app.csr (bounded by the CSR limit) or a few lines of messages. */
+const SHELL_MAX_BYTES = 256 * 1024;
+
+export interface ShellOptions {
+  /** Output beyond this many bytes ends the command and fails it (default 256 KiB). */
+  maxBytes?: number;
+  timeoutMs?: number;
+}
 
 /**
  * The few adb operations sonarhost needs, over adbkit, each bounded by a timeout and failing with a
@@ -33,15 +41,22 @@ export class AdbBridge {
     }
   }
 
-  /** Runs a shell command (adb shell v1) and returns its whole output. */
-  async shell(serial: string, command: string): Promise<string> {
-    const run = async () => {
-      const stream = await this.client.getDevice(serial).shell(command);
-      return (await Adb.util.readAll(stream)).toString('utf8');
-    };
+  /**
+   * Runs a shell command (adb shell v1) and returns its whole output, at most `maxBytes` of it. Both
+   * the cap and the timeout close the adb stream, so a device that sends without end (an app.csr
+   * linked to /dev/zero) or never finishes (a FIFO) costs neither host memory nor an open stream.
+   */
+  async shell(serial: string, command: string, options: ShellOptions = {}): Promise<string> {
+    const maxBytes = options.maxBytes ?? SHELL_MAX_BYTES;
+    const timeoutMs = options.timeoutMs ?? SHELL_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
     try {
-      return await withTimeout(run(), SHELL_TIMEOUT_MS, `adb shell on ${serial}`);
+      const stream = await withTimeout(Promise.resolve(this.client.getDevice(serial).shell(command)), timeoutMs, `opening adb shell on ${serial}`);
+      return (await readCapped(stream, maxBytes, timeoutMs, Math.max(0, deadline - Date.now()))).toString('utf8');
     } catch (error) {
+      if (error instanceof AnswerTooLarge) {
+        throw new HostError('device-unavailable', `Android device ${serial} sent more than ${maxBytes} bytes where sonarhost expects an app.csr or a short message (is app.csr a link to a device file such as /dev/zero?); the command was stopped.`, { cause: error });
+      }
       throw new HostError('device-unavailable', `Android device ${serial} did not answer (${describeError(error)}). Is it still connected? Check \`adb devices\`.`, { cause: error });
     }
   }
@@ -58,4 +73,39 @@ export class AdbBridge {
     const list = await withTimeout(Promise.resolve(this.client.getDevice(serial).listReverses()), SHELL_TIMEOUT_MS, `listing adb reverses on ${serial}`);
     return list.filter((r) => r.remote === r.local && /^tcp:\d+$/.test(r.remote)).map((r) => Number(r.remote.slice(4)));
   }
+}
+
+class AnswerTooLarge extends Error {
+  constructor(readonly maxBytes: number) {
+    super(`more than ${maxBytes} bytes`);
+  }
+}
+
+/** Reads a stream to its end, destroying it once it passes `maxBytes` or `timeoutMs` (`leftMs` of which remain). */
+export function readCapped(stream: NodeJS.ReadableStream & { destroy(error?: Error): unknown }, maxBytes: number, timeoutMs: number, leftMs = timeoutMs): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const finish = (error?: Error): void => {
+      clearTimeout(timer);
+      stream.removeListener('data', onData);
+      stream.removeListener('end', onEnd);
+      stream.removeListener('error', onError);
+      if (error === undefined) return resolve(Buffer.concat(chunks, length));
+      stream.on('error', () => undefined); // the destroy below may still report an error
+      stream.destroy();
+      reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      length += chunk.length;
+      if (length > maxBytes) return finish(new AnswerTooLarge(maxBytes));
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => finish();
+    const onError = (error: Error): void => finish(error);
+    const timer = setTimeout(() => finish(new HostError('timeout', `no complete answer within ${timeoutMs} ms; the command was stopped`)), leftMs);
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+  });
 }

@@ -3,25 +3,32 @@ import { inject, injectable } from 'inversify';
 import { CertificateExchangeMedium, type ClientQuery } from '../../core/client-query.js';
 import { type DeviceFile, type DeviceSummary, type DeviceTarget, type DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
 import { type HealthCheck } from '../../core/health-check.js';
+import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
 import { type ParsedCsr, normalizeCsr } from '../../core/x509/csr.js';
 import { AndroidDevices } from './android-devices.js';
-import { type Runner, checkAppFolder, classifyOutput, problemMessage, readCsrCommand, writeFilesCommand } from './android-shell.js';
+import { type Runner, checkAppFolder, classifyOutput, isAppUid, nonce, parseProbe, problemMessage, probeCommand, writeFilesCommand } from './android-shell.js';
 
 interface Match {
   serial: string;
   runner: Runner;
+  /** The device's online session when the match was made: a match is good for that session only. */
+  session: number;
 }
 
 type Probe = { serial: string; match: Runner } | { serial: string; problem: string };
 
+/** Matches remembered at most (oldest dropped first): one per app folder and CSR. */
+const MAX_MATCHES = 1024;
+
 /**
  * Android apps (medium FS_ACCESS): the device is the one whose `<destination>app.csr` equals the CSR
- * (all online devices are checked in parallel), and the certificates are written into the app's
- * private folder with `run-as <app>`, falling back to `su` where run-as is refused. deviceId = the adb
- * serial. On the secure connection the device id is re-derived from the same match (as upstream),
- * cached so a reconnect costs no adb round trip while the device stays online.
+ * (all online devices are checked in parallel, one shell call each), and the certificates are written
+ * into the app's private folder in one more shell call, as the app itself: `run-as <app>`, or where
+ * run-as is refused `su <app uid>` (never root). deviceId = the adb serial. A match is remembered for
+ * as long as the device stays online (the tracker's session), so a repeated exchange with the same CSR
+ * and the secure connection's device id cost no probe; going offline or away forgets it.
  */
 @injectable()
 export class AndroidDeviceTransport implements DeviceTransport {
@@ -31,6 +38,7 @@ export class AndroidDeviceTransport implements DeviceTransport {
 
   constructor(
     @inject(AndroidDevices) private readonly devices: AndroidDevices,
+    @inject(HostConfig) private readonly config: HostConfig,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('android');
@@ -42,24 +50,32 @@ export class AndroidDeviceTransport implements DeviceTransport {
 
   async locate(request: ExchangeRequest): Promise<DeviceTarget> {
     checkAppFolder(request.csr.appId, request.destination);
-    const match = await this.find(request.csr, request.destination);
+    const match = this.remembered(request.csr, request.destination) ?? (await this.find(request.csr, request.destination));
     return { deviceId: match.serial, detail: match };
   }
 
   async deploy(request: ExchangeRequest, target: DeviceTarget, files: readonly DeviceFile[]): Promise<void> {
     const match = target.detail as Match;
     const { appId } = request.csr;
-    const output = await this.devices.bridge().shell(match.serial, writeFilesCommand(match.runner, appId, request.destination, files));
+    const key = cacheKey(appId, request.destination, request.csr.pem);
+    let output: string;
+    try {
+      output = await this.devices.bridge().shell(match.serial, writeFilesCommand(match.runner, appId, request.destination, files));
+    } catch (error) {
+      this.matches.delete(key);
+      throw error;
+    }
     const problem = classifyOutput(output) ?? (output.trim() === '' ? undefined : 'other');
-    if (problem) throw new HostError('device-unavailable', `Writing the certificates failed: ${problemMessage(problem, appId, match.serial, request.destination, output)}`);
-    this.matches.set(cacheKey(appId, request.destination, request.csr.pem), match);
+    if (problem) {
+      this.matches.delete(key); // the next attempt looks again
+      throw new HostError(problem === 'link' ? 'destination-refused' : 'device-unavailable', `Writing the certificates failed: ${problemMessage(problem, appId, match.serial, request.destination, output)}`);
+    }
   }
 
   async resolveSecureDeviceId(query: ClientQuery, csr: ParsedCsr, csrPath: string): Promise<string | undefined> {
     if (query.os !== 'Android') return undefined;
-    const key = cacheKey(csr.appId, csrPath, csr.pem);
-    const cached = this.matches.get(key);
-    if (cached && this.devices.online().some((d) => d.serial === cached.serial)) return cached.serial;
+    const cached = this.remembered(csr, csrPath);
+    if (cached) return cached.serial;
     try {
       checkAppFolder(csr.appId, csrPath);
       return (await this.find(csr, csrPath)).serial;
@@ -109,8 +125,9 @@ export class AndroidDeviceTransport implements DeviceTransport {
     const matches = probes.filter((p): p is { serial: string; match: Runner } => 'match' in p);
     if (matches.length > 1) this.log.warn('several devices hold this app.csr; using the first', { app: csr.appId, devices: matches.map((m) => m.serial) });
     if (matches[0]) {
-      const match = { serial: matches[0].serial, runner: matches[0].match };
-      this.matches.set(cacheKey(csr.appId, destination, csr.pem), match);
+      const session = this.devices.get(matches[0].serial)?.session ?? -1;
+      const match: Match = { serial: matches[0].serial, runner: matches[0].match, session };
+      if (session >= 0) this.remember(cacheKey(csr.appId, destination, csr.pem), match);
       return match;
     }
     const checked = [
@@ -120,27 +137,50 @@ export class AndroidDeviceTransport implements DeviceTransport {
     throw new HostError('device-not-found', `No Android device holds an app.csr of ${csr.appId} in ${destination} equal to the CSR it sent. Checked: ${checked.join('; ')}.`);
   }
 
-  /** Reads `app.csr` on one device with run-as, then su when run-as is refused. */
+  /** A match made in the device's current online session, if any. */
+  private remembered(csr: ParsedCsr, destination: string): Match | undefined {
+    const key = cacheKey(csr.appId, destination, csr.pem);
+    const match = this.matches.get(key);
+    if (!match) return undefined;
+    const device = this.devices.get(match.serial);
+    if (device && device.session === match.session && device.online) return match;
+    this.matches.delete(key);
+    return undefined;
+  }
+
+  private remember(key: string, match: Match): void {
+    this.matches.delete(key);
+    this.matches.set(key, match);
+    if (this.matches.size > MAX_MATCHES) this.matches.delete(this.matches.keys().next().value!);
+  }
+
+  /**
+   * Reads `app.csr` on one device in one shell call: run-as, and su only where run-as is refused
+   * (see `probeCommand`). Run-as's reason is the one reported when both fail: it is the actionable one.
+   */
   private async probe(serial: string, csr: ParsedCsr, destination: string): Promise<Probe> {
-    let first: string | undefined;
-    for (const runner of ['run-as', 'su'] as const) {
-      let output: string;
-      try {
-        output = await this.devices.bridge().shell(serial, readCsrCommand(runner, csr.appId, destination));
-      } catch (error) {
-        return { serial, problem: describeError(error) };
-      }
-      if (normalizeCsr(output) === csr.pem) return { serial, match: runner };
-      const problem = classifyOutput(output);
-      const message = problem ? problemMessage(problem, csr.appId, serial, destination, output) : 'its app.csr differs from the CSR that was sent';
-      // Only a refused run-as is worth the su attempt; report run-as's reason, which is the actionable one.
-      if (runner === 'run-as' && (problem === 'not-debuggable' || problem === 'not-application' || problem === 'not-permitted' || problem === 'denied')) {
-        first = message;
-        continue;
-      }
-      return { serial, problem: first ?? message };
+    const marker = `sonarhost-probe-${nonce()}`;
+    let output: string;
+    try {
+      // Room for the largest CSR accepted, with CRLF line ends, and the shell's messages; more is refused, not read.
+      const maxBytes = 2 * this.config.limits.maxCsrBytes + 4096;
+      output = await this.devices.bridge().shell(serial, probeCommand(csr.appId, destination, marker), { maxBytes });
+    } catch (error) {
+      return { serial, problem: describeError(error) };
     }
-    return { serial, problem: first ?? 'unreachable' };
+    const { runAs, su } = parseProbe(output, marker);
+    if (normalizeCsr(runAs) === csr.pem) return { serial, match: { kind: 'run-as' } };
+    const runAsProblem = classifyOutput(runAs);
+    const runAsMessage = runAsProblem ? problemMessage(runAsProblem, csr.appId, serial, destination, runAs) : 'its app.csr differs from the CSR that was sent';
+    if (!su) return { serial, problem: runAsMessage };
+    if (su.uid !== undefined && normalizeCsr(su.rest) === csr.pem) {
+      if (isAppUid(su.uid)) return { serial, match: { kind: 'su', uid: su.uid } };
+      return { serial, problem: `the private folder of ${csr.appId} on ${serial} belongs to uid ${su.uid}, which is not an app uid; sonarhost writes only as the app itself` };
+    }
+    const suProblem = classifyOutput(su.rest);
+    // A refusal that su saw (a link) is worth more than run-as's "not debuggable".
+    if (suProblem === 'link') return { serial, problem: problemMessage(suProblem, csr.appId, serial, destination, su.rest) };
+    return { serial, problem: runAsMessage };
   }
 }
 

@@ -18,6 +18,13 @@ export interface AndroidDevice {
   /** Ports for which `adb reverse tcp:P tcp:P` is in place. */
   reversed: number[];
   reverseProblem?: string;
+  /** True in adb's `device` or `emulator` state. */
+  online: boolean;
+  /**
+   * Which online session this is: a new number each time the device comes online, so what was learnt
+   * about it (the Android transport's matches) is dropped when it goes offline, away, or comes back.
+   */
+  session: number;
 }
 
 const ONLINE = new Set(['device', 'emulator']);
@@ -47,6 +54,8 @@ export class AndroidDevices implements HostService {
   private bridgeValue: AdbBridge | undefined;
   private unavailable: HostError | undefined;
   private stopped = false;
+  /** Online sessions handed out so far (see AndroidDevice.session). */
+  private sessions = 0;
 
   constructor(
     @inject(HostConfig) private readonly config: HostConfig,
@@ -97,7 +106,7 @@ export class AndroidDevices implements HostService {
     const ports = this.hostPorts();
     return Promise.all(
       (await bridge.listDevices()).map(async (device): Promise<AndroidDevice> => {
-        const entry: AndroidDevice = { serial: device.id, state: device.type, reversed: [] };
+        const entry: AndroidDevice = { serial: device.id, state: device.type, reversed: [], online: ONLINE.has(device.type), session: this.devices.get(device.id)?.session ?? -1 };
         if (!ONLINE.has(device.type)) return entry;
         try {
           const props = await bridge.properties(device.id);
@@ -188,10 +197,12 @@ export class AndroidDevices implements HostService {
 
   private async update(device: Device): Promise<void> {
     const known = this.devices.get(device.id);
-    const entry: AndroidDevice = known ?? { serial: device.id, state: device.type, reversed: [] };
+    const entry: AndroidDevice = known ?? { serial: device.id, state: device.type, reversed: [], online: false, session: -1 };
     const previous = known?.state;
     const wasOnline = previous !== undefined && ONLINE.has(previous);
     entry.state = device.type;
+    entry.online = ONLINE.has(device.type);
+    if (entry.online && !wasOnline) entry.session = ++this.sessions;
     this.devices.set(device.id, entry);
     this.events.emit({ type: 'device', at: new Date().toISOString(), transport: 'android', deviceId: device.id, state: device.type });
     if (device.type === 'unauthorized' && previous !== 'unauthorized') this.log.warn(`Android device ${device.id} is unauthorized: accept the USB debugging prompt on the device`, { deviceId: device.id });

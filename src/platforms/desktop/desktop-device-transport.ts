@@ -1,9 +1,11 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { injectable } from 'inversify';
+import { inject, injectable } from 'inversify';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { type DeviceFile, type DeviceTarget, type DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
+import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
+import { readRegularFile } from '../../core/regular-file.js';
 import { normalizeCsr } from '../../core/x509/csr.js';
 
 export const DESKTOP_OSES = ['MacOS', 'Windows', 'Linux'];
@@ -12,11 +14,16 @@ export const DESKTOP_OSES = ['MacOS', 'Windows', 'Linux'];
  * Desktop apps (the C++/macOS SDKs, and Node apps using our client SDK) run on this machine: their
  * certificate folder is a local path. It is written only when it is an existing directory holding an
  * `app.csr` equal to the received CSR, which proves the requester owns that folder; the files go
- * into the resolved folder and nowhere else. deviceId is "" ("this computer"), as upstream.
+ * into the resolved folder and nowhere else. Any local process can name any path, so app.csr is read
+ * as the iOS simulator transport reads it: no link at its name, a regular file, a non-blocking open
+ * (a FIFO cannot hang a thread), at most twice the CSR size limit; and the folder must still resolve
+ * to the same place when the files are written. deviceId is "" ("this computer"), as upstream.
  */
 @injectable()
 export class DesktopDeviceTransport implements DeviceTransport {
   readonly id = 'desktop';
+
+  constructor(@inject(HostConfig) private readonly config: HostConfig) {}
 
   serves(request: ExchangeRequest): boolean {
     return DESKTOP_OSES.includes(request.query.os);
@@ -36,9 +43,13 @@ export class DesktopDeviceTransport implements DeviceTransport {
     }
     let onDisk: string;
     try {
-      onDisk = await readFile(join(folder, 'app.csr'), 'utf8');
+      // A CSR sent with CRLF line ends is at most twice the size limit the exchange already enforced.
+      onDisk = (await readRegularFile(join(folder, 'app.csr'), 2 * this.config.limits.maxCsrBytes)).toString('utf8');
     } catch (error) {
-      throw new HostError('destination-refused', `The destination ${destination} holds no readable app.csr (${describeError(error)}); sonarhost writes certificates only into the folder of the app that asked.`);
+      throw new HostError(
+        'destination-refused',
+        `The destination ${destination} holds no readable app.csr (${describeError(error)}); app.csr must be a plain file the app wrote there (not a link, FIFO or device), as sonarhost writes certificates only into the folder of the app that asked.`,
+      );
     }
     if (normalizeCsr(onDisk) !== request.csr.pem) {
       throw new HostError('destination-refused', `The app.csr in ${destination} differs from the CSR that was sent; sonarhost writes certificates only into the folder of the app that asked.`);
@@ -48,6 +59,11 @@ export class DesktopDeviceTransport implements DeviceTransport {
 
   async deploy(_request: ExchangeRequest, target: DeviceTarget, files: readonly DeviceFile[]): Promise<void> {
     const folder = target.detail as string;
+    // Signing happens between locate and deploy: if a folder on the way became a link meanwhile, stop.
+    const now = await realpath(folder).catch(() => undefined);
+    if (now !== folder) {
+      throw new HostError('destination-refused', `The folder ${folder} changed while its certificates were being made${now ? ` (it now resolves to ${now})` : ''}; nothing was written. Let the app retry.`);
+    }
     for (const file of files) {
       // A rename replaces a symlink planted at the file name instead of following it.
       await writeFileAtomic(join(folder, file.name), file.contents, 0o644);

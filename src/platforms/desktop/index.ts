@@ -1,3 +1,4 @@
+import { HostConfig } from '../../core/host-config.js';
 import { type PluginDescriptor } from '../../core/plugin-descriptor.js';
 import { desktopModule } from './desktop-module.js';
 
@@ -6,6 +7,7 @@ export const desktopPlugin: PluginDescriptor = {
   kind: 'device-transport',
   description: 'apps on this computer (os MacOS, Windows, Linux): writes into their local folder after an app.csr check',
   module: desktopModule,
+  requires: [HostConfig],
 };
 
 export default desktopPlugin;

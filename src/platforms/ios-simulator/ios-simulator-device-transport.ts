@@ -10,7 +10,7 @@ import { Logger } from '../../core/logger.js';
 import { normalizeCsr } from '../../core/x509/csr.js';
 import { readContainerBundleId } from './container-metadata.js';
 import { CoreSimulatorDevices, type Simulator } from './core-simulator-devices.js';
-import { readRegularFile } from './regular-file.js';
+import { readRegularFile } from '../../core/regular-file.js';
 import { CONTAINER_METADATA, IOS_SIMULATOR_ID, containerPlaceOf, isInside } from './simulator-paths.js';
 import { deviceTypeLabel, runtimeLabel } from './simulator-labels.js';
 

@@ -1,5 +1,5 @@
 import { parse } from 'simple-plist';
-import { readRegularFile } from './regular-file.js';
+import { readRegularFile } from '../../core/regular-file.js';
 
 /** Far above any device.plist or container metadata CoreSimulator writes; bounds what a stray file costs. */
 export const MAX_PLIST_BYTES = 256 * 1024;

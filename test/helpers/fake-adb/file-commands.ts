@@ -2,8 +2,8 @@
 // Every access goes through the running process's UserFs, so permissions follow its user.
 
 import * as path from 'node:path';
-import { FsError } from './sandbox-fs.js';
-import { type CommandIo, type ShellCommand, type ShellProcess } from './shell-types.js';
+import { type DeviceStat, FsError } from './sandbox-fs.js';
+import { type CommandIo, type ShellCommand, type ShellProcess, type ShellRuntime } from './shell-types.js';
 
 /** Splits leading `-xyz` flags (until `--` or the first operand) into a set of letters. */
 export function parseFlags(args: string[], allowed: string, tool: string, io: CommandIo): { flags: Set<string>; operands: string[] } | undefined {
@@ -32,7 +32,10 @@ function fail(io: CommandIo, tool: string, subject: string, error: unknown): voi
   io.err.write(`${tool}: ${subject}: ${error.message}\n`);
 }
 
-const cat: ShellCommand = async (args, io, proc) => {
+/** Without a live reader (a buffer, a pipe), an endless file stops here instead of filling the test's memory. */
+const UNDRAINED_LIMIT = 1024 * 1024;
+
+const cat: ShellCommand = async (args, io, proc, shell) => {
   let status = 0;
   for (const file of args.length === 0 ? ['-'] : args) {
     if (file === '-') {
@@ -40,7 +43,15 @@ const cat: ShellCommand = async (args, io, proc) => {
       continue;
     }
     try {
-      io.out.write(await proc.files.readFile(file, proc.cwd));
+      let undrained = 0;
+      for await (const chunk of proc.files.readChunks(file, proc.cwd)) {
+        io.out.write(chunk);
+        if (io.drain) {
+          if (!(await io.drain()) || shell.device.signal.aborted) return 141; // SIGPIPE: the reader left
+        } else if ((undrained += chunk.length) > UNDRAINED_LIMIT) {
+          throw new FsError('EFBIG', file);
+        }
+      }
     } catch (error) {
       fail(io, 'cat', file, error);
       status = 1;
@@ -102,9 +113,9 @@ const mkdir: ShellCommand = async (args, io, proc) => {
   return status;
 };
 
-function modeString(type: 'file' | 'dir', mode: number): string {
+function modeString(type: DeviceStat['type'], mode: number): string {
   const bits = 'rwxrwxrwx';
-  let out = type === 'dir' ? 'd' : '-';
+  let out = { file: '-', dir: 'd', link: 'l', char: 'c' }[type];
   for (let i = 0; i < 9; i++) out += mode & (1 << (8 - i)) ? bits[i] : '-';
   return out;
 }
@@ -116,12 +127,24 @@ function ownerOf(canonical: string): string {
   return 'root';
 }
 
+/**
+ * The uid owning a path. The fake keeps no owners: as on a phone, an app's private folder and what
+ * is in it belong to the app's uid, /data/local/tmp and /sdcard to shell (2000), the rest to root.
+ */
+export function ownerUid(canonical: string, packages: ShellRuntime['device']['packages']): number {
+  const app = /^\/data\/data\/([^/]+)/.exec(canonical);
+  if (app !== null) return packages.get(app[1]!)?.uid ?? 0;
+  if (canonical.startsWith('/data/local/tmp') || canonical.startsWith('/sdcard')) return 2000;
+  return 0;
+}
+
 async function longLine(proc: ShellProcess, devicePath: string, name: string): Promise<string> {
-  const st = await proc.files.stat(devicePath, proc.cwd);
+  const st = await proc.files.lstat(devicePath, proc.cwd);
   if (st === undefined) return name;
-  const owner = ownerOf(proc.files.canonical(devicePath, proc.cwd));
+  const owner = ownerOf(await proc.files.resolve(devicePath, proc.cwd, false));
   const when = new Date(st.mtimeMs).toISOString().slice(0, 16).replace('T', ' ');
-  return `${modeString(st.type, st.mode)} 1 ${owner} ${owner} ${st.size} ${when} ${name}`;
+  const link = st.type === 'link' ? ` -> ${await proc.files.readlink(devicePath, proc.cwd)}` : '';
+  return `${modeString(st.type, st.mode)} 1 ${owner} ${owner} ${st.size} ${when} ${name}${link}`;
 }
 
 const ls: ShellCommand = async (args, io, proc) => {
@@ -323,6 +346,92 @@ const chmod: ShellCommand = async (args, io, proc) => {
   return status;
 };
 
+/** `ln -s [-f] TARGET NAME`: symbolic links only (hard links are not modelled). */
+const ln: ShellCommand = async (args, io, proc) => {
+  const parsed = parseFlags(args, 'sfnv', 'ln', io);
+  if (parsed === undefined) return 1;
+  if (!parsed.flags.has('s')) {
+    io.err.write('ln: hard links are not supported by the fake device (use -s)\n');
+    return 1;
+  }
+  const [target, name] = parsed.operands;
+  if (target === undefined || name === undefined || parsed.operands.length > 2) {
+    io.err.write('ln: Needs 2 arguments\n');
+    return 1;
+  }
+  try {
+    if (parsed.flags.has('f') && (await proc.files.lstat(name, proc.cwd)) !== undefined) await proc.files.remove(name, proc.cwd, false);
+    await proc.files.symlink(target, name, proc.cwd);
+    return 0;
+  } catch (error) {
+    fail(io, 'ln', name, error);
+    return 1;
+  }
+};
+
+/** `readlink [-f] PATH`: the link's text, or with -f the path with every link resolved. */
+const readlink: ShellCommand = async (args, io, proc) => {
+  const parsed = parseFlags(args, 'fenq', 'readlink', io);
+  if (parsed === undefined) return 1;
+  const [file] = parsed.operands;
+  if (file === undefined) return 1;
+  try {
+    io.out.write(`${parsed.flags.has('f') || parsed.flags.has('e') ? await proc.files.resolve(file, proc.cwd) : await proc.files.readlink(file, proc.cwd)}\n`);
+    return 0;
+  } catch {
+    return 1; // toybox's readlink is silent on failure
+  }
+};
+
+const FILE_TYPES: Record<DeviceStat['type'], string> = { file: 'regular file', dir: 'directory', link: 'symbolic link', char: 'character special file' };
+
+/**
+ * `stat [-L] -c FORMAT FILE…` (toybox): lstat unless -L. Formats: %u %g %U %G (owner, from the
+ * path as `ownerUid` says), %a %A (mode), %F (type), %s (size), %n (name), %N (name -> target), %%.
+ */
+const stat: ShellCommand = async (args, io, proc, shell) => {
+  let format: string | undefined;
+  let follow = false;
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '-c') format = args[++i];
+    else if (arg.startsWith('-c')) format = arg.slice(2);
+    else if (arg === '-L') follow = true;
+    else if (arg.startsWith('-')) {
+      io.err.write(`stat: Unknown option '${arg.slice(1)}'\n`);
+      return 1;
+    } else files.push(arg);
+  }
+  if (format === undefined || files.length === 0) {
+    io.err.write('stat: the fake device supports only stat [-L] -c FORMAT FILE...\n');
+    return 1;
+  }
+  let status = 0;
+  for (const file of files) {
+    try {
+      const st = follow ? await proc.files.stat(file, proc.cwd) : await proc.files.lstat(file, proc.cwd);
+      if (st === undefined) throw new FsError('ENOENT', file);
+      const resolved = await proc.files.resolve(file, proc.cwd, follow);
+      const uid = ownerUid(resolved, shell.device.packages);
+      const name = (id: number): string => (id === 0 ? 'root' : id === 2000 ? 'shell' : `u0_a${id - 10000}`);
+      const target = st.type === 'link' ? await proc.files.readlink(file, proc.cwd) : '';
+      const values: Record<string, string> = {
+        u: String(uid), g: String(uid), U: name(uid), G: name(uid), a: st.mode.toString(8), A: modeString(st.type, st.mode),
+        F: st.type === 'file' && st.size === 0 ? 'regular empty file' : FILE_TYPES[st.type], s: String(st.size), n: file,
+        N: st.type === 'link' ? `'${file}' -> '${target}'` : `'${file}'`, '%': '%',
+      };
+      io.out.write(`${format.replace(/%(.)/g, (whole, letter: string) => values[letter] ?? whole)}\n`);
+    } catch (error) {
+      if (!(error instanceof FsError)) throw error;
+      io.err.write(`stat: '${file}': ${error.message}\n`);
+      status = 1;
+    }
+  }
+  return status;
+};
+
 export const FILE_COMMANDS: ReadonlyArray<[string, ShellCommand]> = [
+  ['ln', ln], ['readlink', readlink], ['stat', stat],
   ['cat', cat], ['touch', touch], ['mkdir', mkdir], ['ls', ls], ['rm', rm], ['mv', mv], ['cp', cp], ['chmod', chmod],
 ];

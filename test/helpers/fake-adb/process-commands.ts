@@ -25,7 +25,13 @@ async function child(
     for (const [name, value] of parent.vars) if (name !== 'HOME' && name !== 'USER') proc.vars.set(name, value);
   }
   if (what.argv !== undefined && what.argv.length > 0) {
-    const status = await shell.exec(what.argv, proc, io);
+    let status: number | undefined;
+    try {
+      status = await shell.exec(what.argv, proc, io);
+    } catch (error) {
+      if (!(error instanceof ShellExit)) throw error;
+      status = error.status;
+    }
     if (status === undefined) {
       io.err.write(`${tool}: exec failed for ${what.argv[0]}: No such file or directory\n`);
       return tool === 'run-as' ? 1 : 127;
@@ -116,10 +122,15 @@ const su: ShellCommand = async (args, io, proc, shell) => {
   const rest = [...args];
   while (rest[0] === '-' || rest[0] === '-l' || rest[0] === '--login' || rest[0] === '-p' || rest[0] === '-mm') rest.shift();
   let user: DeviceUser = ROOT_USER;
-  if (rest[0] !== undefined && /^(root|shell|[0-9]+)$/.test(rest[0])) {
+  if (rest[0] !== undefined && /^(root|shell|u0_a[0-9]+|[0-9]+)$/.test(rest[0])) {
+    // AOSP's su takes WHO as a name or a uid (android_name_to_id), Magisk's as getpwnam or a number.
     const who = rest.shift()!;
-    if (who === 'shell' || who === '2000') user = SHELL_USER;
-    else if (who !== 'root' && who !== '0') {
+    const uid = who === 'root' ? 0 : who === 'shell' ? 2000 : who.startsWith('u0_a') ? 10000 + Number(who.slice(4)) : Number(who);
+    if (uid === 2000) user = SHELL_USER;
+    else if (uid >= 10000 && uid < 20000) {
+      const pkg = [...shell.device.packages.values()].find((p) => p.uid === uid)?.package;
+      user = pkg === undefined ? { kind: 'app', uid } : { kind: 'app', pkg, uid };
+    } else if (uid !== 0) {
       io.err.write(`su: unknown user ${who}\n`);
       return 1;
     }

@@ -126,6 +126,8 @@ const test: ShellCommand = async (args, io, proc) => {
         case '-e': return (await exists(operand)) !== undefined;
         case '-f': return (await exists(operand))?.type === 'file';
         case '-d': return (await exists(operand))?.type === 'dir';
+        case '-L': case '-h': return (await proc.files.lstat(operand, proc.cwd).catch(() => undefined))?.type === 'link';
+        case '-c': return (await exists(operand))?.type === 'char';
         case '-s': return ((await exists(operand))?.size ?? 0) > 0;
         case '-r': return (await exists(operand)) !== undefined && proc.files.canRead(canonical);
         case '-w': return (await exists(operand)) !== undefined && proc.files.canWrite(canonical);
@@ -199,7 +201,13 @@ const TEXT_COMMANDS: ReadonlyArray<[string, ShellCommand]> = [
   ['[', bracket],
   ['pm', pm],
   ['which', which],
-  ['id', async (_args, io, proc) => (io.out.write(`${idLine(proc.user)}\n`), 0)],
+  ['id', async (args, io, proc) => {
+    const uid = proc.user.kind === 'root' ? 0 : proc.user.kind === 'shell' ? 2000 : proc.user.uid;
+    if (args[0] === '-u' || args[0] === '-g') io.out.write(`${uid}\n`);
+    else if (args[0] === '-un' || args[0] === '-nu') io.out.write(`${userName(proc.user)}\n`);
+    else io.out.write(`${idLine(proc.user)}\n`);
+    return 0;
+  }],
   ['whoami', async (_args, io, proc) => (io.out.write(`${userName(proc.user)}\n`), 0)],
   ['pwd', async (_args, io, proc) => (io.out.write(`${proc.cwd}\n`), 0)],
   ['true', async () => 0],

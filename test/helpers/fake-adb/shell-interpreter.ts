@@ -89,12 +89,8 @@ export class ShellInterpreter implements ShellRuntime {
     const command = COMMANDS.get(name);
     if (command === undefined || (name === 'su' && !this.device.rooted)) return undefined;
     this.device.recorder.executed({ argv: [...argv], user: userName(proc.user), cwd: proc.cwd });
-    try {
-      return await command(argv.slice(1), io, proc, this);
-    } catch (error) {
-      if (error instanceof ShellExit) return error.status;
-      throw error;
-    }
+    // `exit` (ShellExit) unwinds to the script that runs it; run-as and su catch it for a direct argv.
+    return command(argv.slice(1), io, proc, this);
   }
 
   private async runPipeline(pipeline: Pipeline, proc: ShellProcess, io: CommandIo): Promise<number> {
@@ -103,7 +99,7 @@ export class ShellInterpreter implements ShellRuntime {
     for (let i = 0; i < pipeline.commands.length; i++) {
       const last = i === pipeline.commands.length - 1;
       const piped = last ? undefined : new BufferSink();
-      status = await this.runSimple(pipeline.commands[i]!, proc, { stdin, out: piped ?? io.out, err: io.err });
+      status = await this.runSimple(pipeline.commands[i]!, proc, { stdin, out: piped ?? io.out, err: io.err, ...(piped || !io.drain ? {} : { drain: io.drain }) });
       if (piped) stdin = piped.take();
     }
     return pipeline.negate ? (status === 0 ? 1 : 0) : status;
@@ -172,6 +168,7 @@ export class ShellInterpreter implements ShellRuntime {
       fds[redirect.fd] = sink;
     }
     const cmdIo: CommandIo = { stdin, out: fds[1] ?? NULL_SINK, err: fds[2] ?? NULL_SINK };
+    if (io.drain && fds[1] === io.out) cmdIo.drain = io.drain;
 
     let status: number;
     if (argv.length === 0) {

@@ -22,11 +22,16 @@ export function shellService(interpreter: ShellInterpreter, service: 'shell' | '
     log({ service, command, at: new Date() });
     const proc = interpreter.process(SHELL_USER, '/');
     const sink = new BufferSink();
-    const io: CommandIo = { stdin: Buffer.alloc(0), out: sink, err: sink };
     const flush = async (): Promise<void> => {
       const data = sink.take();
       if (data.length > 0 && !channel.isClosed) await channel.write(data);
     };
+    const drain = async (): Promise<boolean> => {
+      if (channel.isClosed) return false;
+      await flush().catch(() => undefined);
+      return !channel.isClosed;
+    };
+    const io: CommandIo = { stdin: Buffer.alloc(0), out: sink, err: sink, drain };
     if (command !== '') {
       await interpreter.runScript(command, proc, io, flush);
       await flush();

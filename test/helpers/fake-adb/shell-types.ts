@@ -28,6 +28,12 @@ export interface CommandIo {
   stdin: Buffer;
   out: OutputSink;
   err: OutputSink;
+  /**
+   * Set when `out` is the adb stream itself: sends what was written so far, waiting for the host to
+   * take it (adb's flow control); false once nobody reads any more (the stream closed), which ends a
+   * command as SIGPIPE would. Commands that can write without end (`cat /dev/zero`) call it per chunk.
+   */
+  drain?: () => Promise<boolean>;
 }
 
 /** One running shell (or a process started by run-as / su): user, folder, variables. */

@@ -1,31 +1,51 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HostError } from '../../../src/core/host-error.js';
-import { checkAppFolder, classifyOutput, readCsrCommand, writeFilesCommand } from '../../../src/platforms/android/android-shell.js';
+import { checkAppFolder, classifyOutput, isAppUid, parseProbe, probeCommand, writeFilesCommand } from '../../../src/platforms/android/android-shell.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\nAbC+/=\n-----END CERTIFICATE-----\n';
 const DEST = '/data/user/0/com.example.app/files/sonar/';
 
 describe('android shell commands', () => {
-  it('reads app.csr through run-as or su', () => {
-    assert.equal(readCsrCommand('run-as', 'com.example.app', DEST), `run-as com.example.app cat ${DEST}app.csr`);
-    assert.equal(readCsrCommand('su', 'com.example.app', DEST), `su 0 cat ${DEST}app.csr`);
+  const MARKER = 'sonarhost-probe-0011223344556677';
+
+  it('probes in one command: run-as reads app.csr, su runs only when run-as fails, after an unguessable marker, and prints the owner uid first', () => {
+    const command = probeCommand('com.example.app', DEST, MARKER);
+    assert.equal(
+      command,
+      'run-as com.example.app sh -c "[ -L /data/user/0/com.example.app/files ] && echo sonarhost-refused: /data/user/0/com.example.app/files is a symbolic link && exit 0; ' +
+        `[ -L ${DEST.slice(0, -1)} ] && echo sonarhost-refused: ${DEST.slice(0, -1)} is a symbolic link && exit 0; ` +
+        `[ -L ${DEST}app.csr ] && echo sonarhost-refused: ${DEST}app.csr is a symbolic link && exit 0; cat ${DEST}app.csr || true" || ` +
+        `sh -c 'echo ${MARKER} && su 0 sh -c "[ -L /data/user/0/com.example.app/files ] && echo sonarhost-refused: /data/user/0/com.example.app/files is a symbolic link && exit 0; ` +
+        `[ -L ${DEST.slice(0, -1)} ] && echo sonarhost-refused: ${DEST.slice(0, -1)} is a symbolic link && exit 0; ` +
+        `[ -L ${DEST}app.csr ] && echo sonarhost-refused: ${DEST}app.csr is a symbolic link && exit 0; stat -c %u /data/user/0/com.example.app && cat ${DEST}app.csr"'`,
+    );
+    assert.deepEqual(parseProbe('CSR\n', MARKER), { runAs: 'CSR\n' });
+    assert.deepEqual(parseProbe(`run-as: package not debuggable: x\n${MARKER}\n10123\nCSR\n`, MARKER), { runAs: 'run-as: package not debuggable: x\n', su: { uid: 10123, rest: 'CSR\n' } });
+    assert.deepEqual(parseProbe(`no\n${MARKER}\nsh: su: not found\n`, MARKER), { runAs: 'no\n', su: { rest: 'sh: su: not found\n' } });
+    assert.throws(() => probeCommand('com.example.app', DEST, "x' ; reboot"), /probe marker/);
   });
 
-  it('writes both files in one command, sonarCA.crt first, each through a temporary name', () => {
-    const command = writeFilesCommand('run-as', 'com.example.app', DEST, [
-      { name: 'sonarCA.crt', contents: PEM },
-      { name: 'device.crt', contents: PEM },
-    ]);
-    assert.ok(command.startsWith('run-as com.example.app sh -c "echo \'-----BEGIN CERTIFICATE-----'));
-    assert.ok(command.indexOf('sonarCA.crt.tmp') < command.indexOf('device.crt.tmp'));
-    assert.match(command, /mv \/data\/user\/0\/com\.example\.app\/files\/sonar\/device\.crt\.tmp \/data\/user\/0\/com\.example\.app\/files\/sonar\/device\.crt"$/);
+  it('writes both files in one command as the app (run-as, or su with the app uid, never root), sonarCA.crt first, through random temporary names', () => {
+    const files = [{ name: 'sonarCA.crt', contents: PEM }, { name: 'device.crt', contents: PEM }];
+    const command = writeFilesCommand({ kind: 'run-as' }, 'com.example.app', DEST, files, '0123456789abcdef');
+    assert.ok(command.startsWith('run-as com.example.app sh -c "[ -L /data/user/0/com.example.app/files ] && echo sonarhost-refused:'));
+    assert.ok(command.includes(`echo '-----BEGIN CERTIFICATE-----`));
+    assert.ok(command.indexOf('.sonarCA.crt.0123456789abcdef.tmp') < command.indexOf('.device.crt.0123456789abcdef.tmp'));
+    assert.match(command, /mv \/data\/user\/0\/com\.example\.app\/files\/sonar\/\.device\.crt\.0123456789abcdef\.tmp \/data\/user\/0\/com\.example\.app\/files\/sonar\/device\.crt \|\| rm -f \S+"$/);
+    assert.ok(writeFilesCommand({ kind: 'su', uid: 10123 }, 'com.example.app', DEST, files).startsWith('su 10123 sh -c "'));
+    const names = new Set([1, 2, 3].map(() => /\.device\.crt\.([0-9a-f]+)\.tmp/.exec(writeFilesCommand({ kind: 'run-as' }, 'com.example.app', DEST, files))![1]));
+    assert.equal(names.size, 3, 'a new temporary name every time');
+    for (const uid of [0, 1000, 2000, 9999, 20000, -1, 1.5]) {
+      assert.throws(() => writeFilesCommand({ kind: 'su', uid }, 'com.example.app', DEST, files), /not an app uid/, String(uid));
+    }
+    assert.ok(isAppUid(1010123), 'an app of user 10');
   });
 
   const hostileAppIds = ["com.app'", 'com.app;reboot', 'com.app$(id)', 'com.app`id`', 'com.app\nid', 'com app', ''];
   for (const appId of hostileAppIds) {
     it(`refuses the app id ${JSON.stringify(appId)} before building any command`, () => {
-      assert.throws(() => readCsrCommand('run-as', appId, DEST), (e: unknown) => HostError.is(e, 'destination-refused'));
+      assert.throws(() => probeCommand(appId, DEST, MARKER), (e: unknown) => HostError.is(e, 'destination-refused'));
     });
   }
 
@@ -42,13 +62,13 @@ describe('android shell commands', () => {
   ];
   for (const destination of hostileDestinations) {
     it(`refuses the destination ${JSON.stringify(destination)}`, () => {
-      assert.throws(() => readCsrCommand('run-as', 'com.example.app', destination), (e: unknown) => HostError.is(e, 'destination-refused'));
-      assert.throws(() => writeFilesCommand('su', 'com.example.app', destination, [{ name: 'device.crt', contents: PEM }]), (e: unknown) => HostError.is(e, 'destination-refused'));
+      assert.throws(() => probeCommand('com.example.app', destination, MARKER), (e: unknown) => HostError.is(e, 'destination-refused'));
+      assert.throws(() => writeFilesCommand({ kind: 'su', uid: 10123 }, 'com.example.app', destination, [{ name: 'device.crt', contents: PEM }]), (e: unknown) => HostError.is(e, 'destination-refused'));
     });
   }
 
   it('refuses certificate contents that are not a plain PEM block', () => {
-    assert.throws(() => writeFilesCommand('run-as', 'com.example.app', DEST, [{ name: 'device.crt', contents: `${PEM}"; reboot; echo "` }]), /not a plain PEM block/);
+    assert.throws(() => writeFilesCommand({ kind: 'run-as' }, 'com.example.app', DEST, [{ name: 'device.crt', contents: `${PEM}"; reboot; echo "` }]), /not a plain PEM block/);
   });
 
   it('accepts only folders inside the app\'s own private data', () => {
@@ -67,6 +87,7 @@ describe('android shell commands', () => {
     assert.equal(classifyOutput('run-as: Could not set capabilities: Operation not permitted'), 'not-permitted');
     assert.equal(classifyOutput('/system/bin/sh: su: not found'), 'no-su');
     assert.equal(classifyOutput('cat: /data/x/app.csr: No such file or directory'), 'missing');
+    assert.equal(classifyOutput('sonarhost-refused: /data/data/x/files/sonar is a symbolic link'), 'link');
     assert.equal(classifyOutput('-----BEGIN CERTIFICATE REQUEST-----'), undefined);
   });
 });

@@ -4,8 +4,11 @@ import { open } from 'node:fs/promises';
 /**
  * Reads a regular file of at most `maxBytes`, refusing a symbolic link at its name (O_NOFOLLOW) and
  * anything that is not a plain file. The files read through this prove who owns a folder (container
- * metadata, app.csr), so a link planted in place of one must not lend another app's file as proof;
- * O_NONBLOCK keeps a planted FIFO from hanging the open.
+ * metadata, app.csr), so a link planted in place of one must not lend another app's file as proof.
+ * O_NONBLOCK keeps a planted FIFO from hanging the open (and with it one of libuv's four pool
+ * threads, which every file read and TLS handshake of the host shares); the size check and the
+ * bounded read keep /dev/zero or a growing file from filling memory. Shared by the device transports
+ * that read an app's folder on this machine (desktop, iOS simulator).
  */
 export async function readRegularFile(path: string, maxBytes: number): Promise<Buffer> {
   let handle;
