@@ -65,8 +65,9 @@ export class DesktopDeviceTransport implements DeviceTransport {
       throw new HostError('destination-refused', `The folder ${folder} changed while its certificates were being made${now ? ` (it now resolves to ${now})` : ''}; nothing was written. Let the app retry.`);
     }
     for (const file of files) {
-      // A rename replaces a symlink planted at the file name instead of following it.
-      await writeFileAtomic(join(folder, file.name), file.contents, 0o644);
+      // A rename replaces a symlink planted at the file name instead of following it. No fsync: a
+      // certificate lost to a power cut is missing or fails TLS, and the SDKs redo the exchange for both.
+      await writeFileAtomic(join(folder, file.name), file.contents, 0o644, { durable: false });
     }
   }
 }
