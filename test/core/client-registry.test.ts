@@ -13,6 +13,7 @@ import { RecordingHandler } from '../helpers/test-host.js';
 class FakeAppChannel implements AppChannel {
   readonly sent: string[] = [];
   closed = false;
+  readonly pendingRequests = 0; // answers at once
   constructor(private readonly plugins: string[], private readonly background: string[]) {}
   async requestResponse(_id: number, data: string): Promise<string> {
     const { method } = JSON.parse(data) as { method: string };
