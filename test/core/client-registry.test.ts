@@ -96,6 +96,24 @@ describe('ClientRegistry', () => {
     assert.ok(logger.messages('warn').includes('a connection handler failed on connect'));
   });
 
+  it('stops telling handlers about a client that disconnected while one of them awaited onClientConnected', async () => {
+    let release: () => void = () => undefined;
+    const slow: ConnectionHandler = { id: 'slow', claims: () => true, onClientConnected: () => new Promise<void>((resolve) => (release = resolve)) };
+    const later = new RecordingHandler();
+    const registry = new ClientRegistry([slow, later], new HostEvents(), new MemoryLogger());
+    const channel = new FakeAppChannel(['A'], ['A']);
+    const session = sessionFor(registry, channel);
+    const connecting = registry.connect(session);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the slow handler is now awaiting
+    registry.disconnect(session);
+    release();
+    await connecting;
+    assert.deepEqual(later.connected, [], 'the later handler never hears of the dead connection');
+    assert.deepEqual(later.disconnected, [], 'nor of its disconnect, since it never heard of its connect');
+    assert.deepEqual(channel.sent, [], 'no background plugin is initialised on a closed connection');
+    assert.deepEqual(registry.list(), []);
+  });
+
   it('ignores malformed app messages with a warning', async () => {
     const logger = new MemoryLogger();
     const registry = new ClientRegistry([], new HostEvents(), logger);

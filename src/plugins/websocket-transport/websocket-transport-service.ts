@@ -193,10 +193,17 @@ export class WebSocketTransportService implements HostService {
         socket.send('{}');
         return;
       }
-      void this.exchange.exchange({ query, csr: message.csr, destination: message.destination }).then((outcome) => {
-        // On failure `{}` (as upstream since v0.245) so the SDK retries instead of waiting forever; the reason is logged.
-        socket.send(JSON.stringify(outcome.ok ? { deviceId: outcome.deviceId } : {}));
-      });
+      // A plugin's exchange may reject instead of returning a failed outcome: that is one failed exchange, not a crash.
+      void this.exchange
+        .exchange({ query, csr: message.csr, destination: message.destination })
+        .catch((error: unknown) => {
+          this.log.warn('the certificate exchange failed', { app: query.app, error: describeError(error) });
+          return undefined;
+        })
+        .then((outcome) => {
+          // On failure `{}` (as upstream since v0.245) so the SDK retries instead of waiting forever; the reason is logged.
+          socket.send(JSON.stringify(outcome?.ok ? { deviceId: outcome.deviceId } : {}));
+        });
     });
   }
 }
