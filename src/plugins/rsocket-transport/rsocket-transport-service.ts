@@ -72,7 +72,7 @@ export class RSocketTransportService implements HostService {
       transport,
       getRequestHandler: (_socket, setup) => {
         const source = dispatchingSocket()?.remoteAddress; // also marks the SETUP as seen
-        return createExchangeResponder(setup, this.exchange, this.diagnostics, this.log, () => this.gate.allowExchange(source));
+        return createExchangeResponder(setup, this.exchange, this.diagnostics, this.log, (csr) => this.gate.allowExchange(source, csr));
       },
       errorHandler: (error) => this.log.debug('exchange connection error', { error: error.message }),
     });

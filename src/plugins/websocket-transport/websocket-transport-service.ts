@@ -188,8 +188,8 @@ export class WebSocketTransportService implements HostService {
       }
       if (message.method !== 'signCertificate' || answered) return;
       answered = true;
-      if (!this.gate.allowExchange(source)) {
-        this.log.warn('refused a certificate exchange: too many from this address in the last minute', { app: query.app, source });
+      if (!this.gate.allowExchange(source, message.csr)) {
+        this.log.warn('refused a certificate exchange: too many from this address (or, on this computer, for this key) in the last minute', { app: query.app, source });
         socket.send('{}');
         return;
       }
