@@ -1,6 +1,9 @@
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { type CertificateReport, CertificateStore } from './certificate-store.js';
-import { type Disposable, DisposableCollection } from './disposable.js';
+import { ClientRegistry } from './client-registry.js';
+import { ConnectionDiagnostics } from './connection-diagnostics.js';
+import { ConnectionGate } from './connection-gate.js';
+import { type Disposable, DisposableCollection, toDisposable } from './disposable.js';
 import { HostError } from './host-error.js';
 import { HostService, type HostServicePhase } from './host-service.js';
 import { Logger } from './logger.js';
@@ -24,6 +27,9 @@ export class Host {
   constructor(
     @inject(CertificateStore) private readonly certificates: CertificateStore,
     @multiInject(HostService) @optional() private readonly services: HostService[] | undefined,
+    @inject(ClientRegistry) private readonly registry: ClientRegistry,
+    @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
+    @inject(ConnectionGate) private readonly gate: ConnectionGate,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('host');
@@ -33,6 +39,9 @@ export class Host {
     if (this.running) throw new Error('the host is already running');
     const running = new DisposableCollection();
     this.running = running;
+    // The core's shared state outlives every service and is disposed after the last one stops,
+    // whichever transports the config selects.
+    running.push(toDisposable(() => this.registry.closeAll()), this.diagnostics, this.gate);
     try {
       const report = await this.timed('certificates', () => this.certificates.prepare(), this.startTimeoutMs);
       for (const phase of PHASES) {

@@ -5,7 +5,6 @@ import { RSocketServer } from 'rsocket-core';
 import { AppConnector } from '../../core/app-connector.js';
 import { CertificateExchange } from '../../core/certificate-exchange.js';
 import { CertificateStore } from '../../core/certificate-store.js';
-import { ClientRegistry } from '../../core/client-registry.js';
 import { ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
 import { ConnectionGate } from '../../core/connection-gate.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
@@ -40,7 +39,6 @@ export class RSocketTransportService implements HostService {
     @inject(HostConfig) private readonly config: HostConfig,
     @inject(CertificateStore) private readonly certificates: CertificateStore,
     @inject(CertificateExchange) private readonly exchange: CertificateExchange,
-    @inject(ClientRegistry) private readonly registry: ClientRegistry,
     @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
     @inject(AppConnector) private readonly connector: AppConnector,
     @inject(ConnectionGate) private readonly gate: ConnectionGate,
@@ -54,7 +52,6 @@ export class RSocketTransportService implements HostService {
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
     running.push(this.tlsListeners.follow(this.events, () => this.log.info('the secure listeners use the renewed certificates')));
-    running.push(toDisposable(() => this.registry.closeAll()), this.diagnostics, this.gate);
     try {
       const secure = await this.listenEverywhere('secure', this.config.ports.secure, () => this.secureServer(), running);
       const insecure = await this.listenEverywhere('insecure', this.config.ports.insecure, () => this.exchangeServer(), running);
