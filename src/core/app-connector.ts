@@ -10,6 +10,9 @@ import { HostError, describeError } from './host-error.js';
 import { Logger } from './logger.js';
 import { csrCommonName, parseCsrCached } from './x509/csr.js';
 
+/** Messages an app may send before its session exists (legacy SDKs answer the registration by fire-and-forget). */
+const MAX_EARLY_MESSAGES = 1000;
+
 /** What a transport knows about a new app connection once its identity has been read. */
 export interface AppConnectionRequest {
   query: ClientQuery;
@@ -72,6 +75,7 @@ export class AppConnector {
     let session: AppSession | undefined;
     let closed = false;
     const early: string[] = [];
+    let dropped = 0;
     this.register(request, (created) => {
       session = created;
       if (closed) {
@@ -88,7 +92,10 @@ export class AppConnector {
     return {
       receive: (text) => {
         if (session) session.receive(text);
-        else if (early.length < 1000) early.push(text);
+        else if (early.length < MAX_EARLY_MESSAGES) early.push(text);
+        else if (dropped++ === 0) {
+          this.log.warn(`dropped messages the app sent before its registration finished: more than ${MAX_EARLY_MESSAGES} arrived first`, { app: query.app, os: query.os, device: query.device });
+        }
       },
       closed: () => {
         closed = true;

@@ -55,9 +55,9 @@ export class AppSession implements AppClient {
   }
 
   async request(method: string, params?: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
-    if (this.closed) throw new HostError('protocol-invalid', `The app ${this.query.app} is disconnected.`);
+    if (this.closed) throw new HostError('client-disconnected', `The app ${this.query.app} is disconnected.`);
     if (this.pendingCount >= this.maxPending) {
-      throw new HostError('protocol-invalid', `${this.maxPending} requests to ${this.query.app} are already waiting for an answer; try again when it has caught up.`);
+      throw new HostError('too-many-pending', `${this.maxPending} requests to ${this.query.app} are already waiting for an answer; try again when it has caught up.`);
     }
     const id = this.nextId++;
     this.pendingCount++;
@@ -65,13 +65,21 @@ export class AppSession implements AppClient {
     let rejectOnClose: (error: Error) => void = () => undefined;
     const closed = new Promise<never>((_, reject) => (rejectOnClose = reject));
     this.waiting.add(rejectOnClose);
-    const answer = this.query.sdkVersion >= 1 ? this.channel.requestResponse(id, data).then((text) => parseJsonObject(text, `The answer to ${method}`)) : this.legacyRequest(id, data);
+    // Aborted however the request ends, so the channel never keeps an entry for a request nobody waits for.
+    const cancel = new AbortController();
+    const answer = this.query.sdkVersion >= 1 ? this.channel.requestResponse(id, data, cancel.signal).then((text) => parseJsonObject(text, `The answer to ${method}`)) : this.legacyRequest(id, data);
     const response = await withTimeout(Promise.race([answer, closed]), timeoutMs, `The app's answer to ${method}`).finally(() => {
+      cancel.abort(new HostError('timeout', `The request ${method} to ${this.query.app} was given up.`));
       this.waiting.delete(rejectOnClose);
       this.legacyPending.delete(id);
       this.pendingCount--;
     });
     return unwrapResponse(response, method);
+  }
+
+  /** Requests whose entries the session and its channel still hold (0 once every request ended). */
+  get pendingRequests(): number {
+    return this.channel.pendingRequests + this.legacyPending.size;
   }
 
   async call(plugin: string, method: string, params?: unknown): Promise<unknown> {
@@ -132,7 +140,7 @@ export class AppSession implements AppClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const gone = new HostError('protocol-invalid', `The app ${this.query.app} disconnected.`);
+    const gone = new HostError('client-disconnected', `The app ${this.query.app} disconnected.`);
     for (const pending of this.legacyPending.values()) pending.reject(gone);
     this.legacyPending.clear();
     for (const reject of this.waiting) reject(gone);

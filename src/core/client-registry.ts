@@ -14,6 +14,8 @@ import { Logger } from './logger.js';
 @injectable()
 export class ClientRegistry {
   private readonly sessions = new Map<string, AppSession>();
+  /** The handlers told of each session's connect so far: only they hear of its disconnect. */
+  private readonly toldOfConnect = new WeakMap<AppSession, Set<ConnectionHandler>>();
   private readonly log: Logger;
 
   constructor(
@@ -53,13 +55,19 @@ export class ClientRegistry {
     this.sessions.set(session.id, session);
     this.events.emit({ type: 'client-connected', at: new Date().toISOString(), client: clientInfo(session) });
     this.log.info('client connected', { client: session.id, appId: session.appId, plugins: session.plugins(), sdkVersion: session.query.sdkVersion });
+    const told = new Set<ConnectionHandler>();
+    this.toldOfConnect.set(session, told);
     for (const handler of this.all()) {
+      // The app may leave while a handler awaits: later handlers must not hear of a dead connection.
+      if (session.isClosed) return;
+      told.add(handler);
       try {
         await handler.onClientConnected?.(session);
       } catch (error) {
         this.log.warn('a connection handler failed on connect', { handler: handler.id, error: describeError(error) });
       }
     }
+    if (session.isClosed) return;
     this.initClaimedBackgroundPlugins(session, []);
   }
 
@@ -108,7 +116,10 @@ export class ClientRegistry {
   }
 
   private notify(session: AppSession, hook: 'onClientDisconnected'): void {
+    const told = this.toldOfConnect.get(session);
+    this.toldOfConnect.delete(session);
     for (const handler of this.all()) {
+      if (!told?.has(handler)) continue;
       try {
         handler[hook]?.(session);
       } catch (error) {

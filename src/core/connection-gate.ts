@@ -3,8 +3,13 @@ import { inject, injectable } from 'inversify';
 import { type Disposable } from './disposable.js';
 import { HostConfig } from './host-config.js';
 import { Logger } from './logger.js';
+import { csrKeyId } from './x509/csr-key-id.js';
 
 const LOG_WINDOW_MS = 10 * 60_000;
+/** Sources (and keys) whose buckets and refusal counts are kept; beyond, the least recently used goes. */
+const MAX_TRACKED = 10_000;
+/** All loopback exchanges together may use this many times the per-key rate. */
+const LOOPBACK_TOTAL_FACTOR = 10;
 
 /**
  * Admission control for every listener: how many connections may be unauthenticated at once (in total
@@ -39,6 +44,12 @@ export class ConnectionGate implements Disposable {
     const { maxUnauthenticatedConnections, maxUnauthenticatedPerSource, unauthenticatedLifetimeMs } = this.config.limits;
     const source = socket.remoteAddress ?? 'unknown';
     for (const pendingSocket of this.pending.keys()) if (pendingSocket.destroyed) this.release(pendingSocket); // belt and braces
+    if (isLoopback(source)) {
+      // Every local app (adb reverse, simulators, desktop) shares this address: one local process holding
+      // all its slots must not lock the others out. The oldest unfinished one makes room for the newcomer.
+      if ((this.perSource.get(source) ?? 0) >= maxUnauthenticatedPerSource) this.evictOldest((other) => other === source);
+      else if (this.total >= maxUnauthenticatedConnections) this.evictOldest(isLoopback);
+    }
     const fromSource = this.perSource.get(source) ?? 0;
     if (this.total >= maxUnauthenticatedConnections || fromSource >= maxUnauthenticatedPerSource) {
       this.refuse(source, this.total >= maxUnauthenticatedConnections ? 'too many unauthenticated connections' : 'too many unauthenticated connections from one source');
@@ -67,21 +78,30 @@ export class ConnectionGate implements Disposable {
     if (socket) this.release(socket);
   }
 
-  /** Token bucket per source address: `exchangesPerMinutePerSource`, refilled continuously. */
-  allowExchange(source: string | undefined): boolean {
+  /**
+   * Token buckets of `exchangesPerMinutePerSource`, refilled continuously: per source address, except
+   * on loopback, which every local app shares, where the bucket is the CSR's public key (a flooding
+   * local process cannot spend another app's budget), under a cap on all loopback exchanges together
+   * of ten times that rate.
+   */
+  allowExchange(source: string | undefined, csr?: unknown): boolean {
     const rate = this.config.limits.exchangesPerMinutePerSource;
-    const key = source ?? 'unknown';
-    const now = Date.now();
-    const bucket = this.exchangeBuckets.get(key) ?? { tokens: rate, at: now };
-    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 60_000) * rate);
-    bucket.at = now;
-    this.exchangeBuckets.set(key, bucket);
-    if (this.exchangeBuckets.size > 10_000) this.exchangeBuckets.clear();
-    if (bucket.tokens < 1) {
-      this.refuse(key, 'certificate exchange rate limit');
+    const address = source ?? 'unknown';
+    if (isLoopback(address)) {
+      if (!this.takeToken(`${address}#key:${csrKeyId(csr) ?? 'unreadable'}`, rate)) {
+        this.refuse(address, 'certificate exchange rate limit (per key)');
+        return false;
+      }
+      if (!this.takeToken('loopback', rate * LOOPBACK_TOTAL_FACTOR)) {
+        this.refuse(address, 'certificate exchange rate limit (all local apps)');
+        return false;
+      }
+      return true;
+    }
+    if (!this.takeToken(address, rate)) {
+      this.refuse(address, 'certificate exchange rate limit');
       return false;
     }
-    bucket.tokens -= 1;
     return true;
   }
 
@@ -92,14 +112,15 @@ export class ConnectionGate implements Disposable {
     const entry = this.refusals.get(source) ?? { count: 0, loggedAt: 0, reasons: new Set<string>() };
     entry.count++;
     entry.reasons.add(reason);
-    this.refusals.set(source, entry);
     if (now - entry.loggedAt >= LOG_WINDOW_MS) {
       this.log.warn(`refused ${entry.count} connection attempt${entry.count === 1 ? '' : 's'} from ${source}`, { source, reasons: [...entry.reasons] });
       entry.loggedAt = now;
       entry.count = 0;
       entry.reasons.clear();
     }
-    if (this.refusals.size > 10_000) this.refusals.clear();
+    this.refusals.delete(source); // least recently refused first, for the bound below
+    this.refusals.set(source, entry);
+    if (this.refusals.size > MAX_TRACKED) this.refusals.delete(this.refusals.keys().next().value!);
   }
 
   /** Whether the socket passed `authenticated()` (or was never admitted as unauthenticated). */
@@ -116,6 +137,32 @@ export class ConnectionGate implements Disposable {
     this.pending.clear();
   }
 
+  /** One token from the bucket `key` (of `rate` per minute), if it has one. Buckets are kept least-recently-used first. */
+  private takeToken(key: string, rate: number): boolean {
+    const now = Date.now();
+    const bucket = this.exchangeBuckets.get(key) ?? { tokens: rate, at: now };
+    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 60_000) * rate);
+    bucket.at = now;
+    this.exchangeBuckets.delete(key);
+    this.exchangeBuckets.set(key, bucket);
+    // Bounded: the least recently used bucket goes (a full one, in practice), never every bucket at once.
+    if (this.exchangeBuckets.size > MAX_TRACKED) this.exchangeBuckets.delete(this.exchangeBuckets.keys().next().value!);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /** Destroys the oldest connection still waiting to authenticate whose source matches. */
+  private evictOldest(matches: (source: string) => boolean): void {
+    for (const [socket, entry] of this.pending) {
+      if (!matches(entry.source)) continue;
+      this.refuse(entry.source, 'oldest unauthenticated connection closed to admit a newer one');
+      this.release(socket);
+      socket.destroy();
+      return;
+    }
+  }
+
   private release(socket: net.Socket): void {
     const entry = this.pending.get(socket);
     if (!entry) return;
@@ -126,4 +173,9 @@ export class ConnectionGate implements Disposable {
     if (left > 0) this.perSource.set(entry.source, left);
     else this.perSource.delete(entry.source);
   }
+}
+
+/** Addresses every local process shares (IPv4, IPv6 and IPv4-mapped loopback). */
+export function isLoopback(address: string): boolean {
+  return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.');
 }

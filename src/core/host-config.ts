@@ -49,4 +49,8 @@ export interface HostLimits {
   exchangesPerMinutePerSource: number;
   /** Host → app requests waiting for an answer, per connection. */
   maxPendingRequests: number;
+  /** Largest message from a browser-port client (any local process can be one: it proves nothing). */
+  maxBrowserFrameBytes: number;
+  /** Browser-port clients connected at once. */
+  maxBrowserConnections: number;
 }

@@ -34,6 +34,8 @@ export function defaultConfig(): HostConfig {
       unauthenticatedLifetimeMs: 60_000,
       exchangesPerMinutePerSource: 120,
       maxPendingRequests: 1000,
+      maxBrowserFrameBytes: 1024 * 1024,
+      maxBrowserConnections: 32,
     },
     pluginOptions: {},
   };

@@ -13,6 +13,7 @@ import { RecordingHandler } from '../helpers/test-host.js';
 class FakeAppChannel implements AppChannel {
   readonly sent: string[] = [];
   closed = false;
+  readonly pendingRequests = 0; // answers at once
   constructor(private readonly plugins: string[], private readonly background: string[]) {}
   async requestResponse(_id: number, data: string): Promise<string> {
     const { method } = JSON.parse(data) as { method: string };
@@ -93,6 +94,24 @@ describe('ClientRegistry', () => {
     assert.equal(recording.connected.length, 1);
     assert.equal(recording.events.length, 1);
     assert.ok(logger.messages('warn').includes('a connection handler failed on connect'));
+  });
+
+  it('stops telling handlers about a client that disconnected while one of them awaited onClientConnected', async () => {
+    let release: () => void = () => undefined;
+    const slow: ConnectionHandler = { id: 'slow', claims: () => true, onClientConnected: () => new Promise<void>((resolve) => (release = resolve)) };
+    const later = new RecordingHandler();
+    const registry = new ClientRegistry([slow, later], new HostEvents(), new MemoryLogger());
+    const channel = new FakeAppChannel(['A'], ['A']);
+    const session = sessionFor(registry, channel);
+    const connecting = registry.connect(session);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the slow handler is now awaiting
+    registry.disconnect(session);
+    release();
+    await connecting;
+    assert.deepEqual(later.connected, [], 'the later handler never hears of the dead connection');
+    assert.deepEqual(later.disconnected, [], 'nor of its disconnect, since it never heard of its connect');
+    assert.deepEqual(channel.sent, [], 'no background plugin is initialised on a closed connection');
+    assert.deepEqual(registry.list(), []);
   });
 
   it('ignores malformed app messages with a warning', async () => {

@@ -73,20 +73,16 @@ describe('resource limits', () => {
     await eventually(() => host.handler.events.find((e) => e.event.method === 'big'), 'the large event');
   });
 
-  it('refuses connections beyond the per-source limit of unauthenticated connections', async () => {
+  it('keeps at most the per-source limit of unauthenticated loopback connections, closing the oldest for a newcomer', async () => {
     const held = [];
     for (let i = 0; i < 6; i++) held.push(await openRaw(host.ports.insecure));
     const extra = await openRaw(host.ports.insecure);
-    assert.equal(await closesWithin(extra, 1000), true, 'the 7th is closed at once');
-    assert.equal(await closesWithin(held[0]!, 200), false, 'the first ones are still open');
+    assert.equal(await closesWithin(held[0]!, 1000), true, 'the oldest is closed to make room');
+    assert.equal(await closesWithin(extra, 200), false, 'the newcomer is admitted');
+    assert.equal(await closesWithin(held[1]!, 50), false, 'the others are still open');
+    assert.ok(host.container.get(ConnectionGate).unauthenticated <= 6, 'never more than the limit at once');
     assert.ok((host.registry.list().length === 1));
-    for (const s of held) s.destroy();
-    await eventually(async () => {
-      const probe = await openRaw(host.ports.insecure);
-      const closed = await closesWithin(probe, 300);
-      probe.destroy();
-      return !closed;
-    }, 'slots to be released');
+    for (const s of [...held, extra]) s.destroy();
   });
 
   it('closes a connection that stays unauthenticated too long (a slowloris SETUP)', async () => {
@@ -100,9 +96,10 @@ describe('resource limits', () => {
   it('limits certificate exchanges per source per minute', async () => {
     const csr = await createCsr('com.example.rate', await generateRsaKeyPair());
     const attempt = () => rawExchange(host.ports.insecure, SETUP(), JSON.stringify({ method: 'signCertificate', csr, destination: '/nonexistent/', medium: 1 })).then(() => 'ok', (e: Error) => e.message);
-    const results = [await attempt(), await attempt(), await attempt()];
+    // On loopback the budget is per CSR key: this key gets 3 a minute, whoever else exchanges.
+    const results = [await attempt(), await attempt(), await attempt(), await attempt()];
     assert.doesNotMatch(results[0]!, /Too many/);
-    assert.match(results.at(-1)!, /Too many certificate exchanges from this address/);
+    assert.match(results.at(-1)!, /Too many certificate exchanges/);
   });
 
   it('closes a WebSocket exchange connection that sends a message over the limit', async () => {

@@ -18,7 +18,7 @@ export function createExchangeResponder(
   exchange: CertificateExchange,
   diagnostics: ConnectionDiagnostics,
   log: Logger,
-  allowExchange: () => boolean = () => true,
+  allowExchange: (csr: unknown) => boolean = () => true,
 ): Partial<Responder<string, string>> {
   const query = parseSetupQuery(setup.data, 'certificate exchange');
   diagnostics.connectionAttempt(query);
@@ -29,8 +29,8 @@ export function createExchangeResponder(
     if (request.method !== 'signCertificate') {
       throw new HostError('exchange-invalid-request', `Unknown method ${JSON.stringify(request.method)} on the certificate exchange port; expected "signCertificate".`);
     }
-    if (!allowExchange()) {
-      throw new HostError('exchange-unsupported', 'Too many certificate exchanges from this address in the last minute; try again shortly.');
+    if (!allowExchange(request.csr)) {
+      throw new HostError('rate-limited', 'Too many certificate exchanges from this address (or, on this computer, for this key) in the last minute; try again shortly.');
     }
     const outcome = await exchange.exchange({ query: withRequestMedium(query, request), csr: request.csr, destination: request.destination });
     if (!outcome.ok) throw outcome.error;

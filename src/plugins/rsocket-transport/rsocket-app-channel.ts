@@ -4,6 +4,7 @@ import { HostError } from '../../core/host-error.js';
 
 /** The plugin protocol over one RSocket connection: REQUEST_RESPONSE and REQUEST_FNF with JSON data. */
 export class RSocketAppChannel implements AppChannel {
+  /** Each request still waiting, with how to fail it when the connection ends. */
   private readonly pending = new Set<(error: Error) => void>();
 
   constructor(private readonly socket: ReactiveSocket<string, string>) {
@@ -12,26 +13,45 @@ export class RSocketAppChannel implements AppChannel {
     socket.connectionStatus().subscribe({
       onNext: (status) => {
         if (status.kind !== 'CLOSED' && status.kind !== 'ERROR') return;
-        for (const reject of this.pending) reject(new HostError('protocol-invalid', 'The app disconnected before answering.'));
+        for (const fail of [...this.pending]) fail(new HostError('client-disconnected', 'The app disconnected before answering.'));
         this.pending.clear();
       },
       onSubscribe: (subscription) => subscription.request(Number.MAX_SAFE_INTEGER),
     });
   }
 
-  requestResponse(_id: number, data: string): Promise<string> {
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  requestResponse(_id: number, data: string, cancel: AbortSignal): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.pending.add(reject);
-      const settle = () => this.pending.delete(reject);
+      if (cancel.aborted) return reject(cancel.reason as Error);
+      // rsocket-js keeps a receiver per stream until the app answers; cancelling the subscription drops
+      // it and sends CANCEL, so the app can drop its side too.
+      let cancelStream: () => void = () => undefined;
+      const settle = () => {
+        this.pending.delete(fail);
+        cancel.removeEventListener('abort', onAbort);
+      };
+      const fail = (error: Error) => {
+        settle();
+        reject(error);
+      };
+      const onAbort = () => {
+        settle();
+        cancelStream();
+        reject(cancel.reason as Error);
+      };
+      this.pending.add(fail);
+      cancel.addEventListener('abort', onAbort, { once: true });
       this.socket.requestResponse({ data, metadata: '' }).subscribe({
+        onSubscribe: (cancelSubscription) => (cancelStream = cancelSubscription),
         onComplete: (payload: Payload<string, string>) => {
           settle();
           resolve(payload?.data ?? '');
         },
-        onError: (error: Error) => {
-          settle();
-          reject(error);
-        },
+        onError: fail,
       });
     });
   }

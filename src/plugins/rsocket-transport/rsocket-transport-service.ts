@@ -5,7 +5,6 @@ import { RSocketServer } from 'rsocket-core';
 import { AppConnector } from '../../core/app-connector.js';
 import { CertificateExchange } from '../../core/certificate-exchange.js';
 import { CertificateStore } from '../../core/certificate-store.js';
-import { ClientRegistry } from '../../core/client-registry.js';
 import { ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
 import { ConnectionGate } from '../../core/connection-gate.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
@@ -40,7 +39,6 @@ export class RSocketTransportService implements HostService {
     @inject(HostConfig) private readonly config: HostConfig,
     @inject(CertificateStore) private readonly certificates: CertificateStore,
     @inject(CertificateExchange) private readonly exchange: CertificateExchange,
-    @inject(ClientRegistry) private readonly registry: ClientRegistry,
     @inject(ConnectionDiagnostics) private readonly diagnostics: ConnectionDiagnostics,
     @inject(AppConnector) private readonly connector: AppConnector,
     @inject(ConnectionGate) private readonly gate: ConnectionGate,
@@ -54,7 +52,6 @@ export class RSocketTransportService implements HostService {
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
     running.push(this.tlsListeners.follow(this.events, (listeners, renewals) => this.log.info('reloaded the secure RSocket listeners with the new certificates', { listeners, renewals })));
-    running.push(toDisposable(() => this.registry.closeAll()), this.diagnostics, this.gate);
     try {
       const secure = await this.listenEverywhere('secure', this.config.ports.secure, () => this.secureServer(), running);
       const insecure = await this.listenEverywhere('insecure', this.config.ports.insecure, () => this.exchangeServer(), running);
@@ -72,7 +69,7 @@ export class RSocketTransportService implements HostService {
       transport,
       getRequestHandler: (_socket, setup) => {
         const source = dispatchingSocket()?.remoteAddress; // also marks the SETUP as seen
-        return createExchangeResponder(setup, this.exchange, this.diagnostics, this.log, () => this.gate.allowExchange(source));
+        return createExchangeResponder(setup, this.exchange, this.diagnostics, this.log, (csr) => this.gate.allowExchange(source, csr));
       },
       errorHandler: (error) => this.log.debug('exchange connection error', { error: error.message }),
     });

@@ -19,13 +19,36 @@ export class WebSocketAppChannel implements AppChannel {
     socket.on('close', () => this.failAll('The app disconnected.'));
   }
 
-  requestResponse(id: number, data: string): Promise<string> {
+  get pendingRequests(): number {
+    return this.pending.size;
+  }
+
+  requestResponse(id: number, data: string, cancel: AbortSignal): Promise<string> {
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      if (cancel.aborted) return reject(cancel.reason as Error);
+      // The id is dropped when the session gives up, so an app that never answers cannot grow the map.
+      const onAbort = () => {
+        if (this.pending.get(id)?.reject !== fail) return;
+        this.pending.delete(id);
+        reject(cancel.reason as Error);
+      };
+      const settle = () => cancel.removeEventListener('abort', onAbort);
+      const fail = (error: Error) => {
+        settle();
+        reject(error);
+      };
+      this.pending.set(id, {
+        resolve: (text) => {
+          settle();
+          resolve(text);
+        },
+        reject: fail,
+      });
+      cancel.addEventListener('abort', onAbort, { once: true });
       this.socket.send(data, (error) => {
-        if (error) {
+        if (error && this.pending.get(id)?.reject === fail) {
           this.pending.delete(id);
-          reject(error);
+          fail(error);
         }
       });
     });
@@ -59,8 +82,9 @@ export class WebSocketAppChannel implements AppChannel {
   }
 
   private failAll(message: string): void {
-    for (const waiting of this.pending.values()) waiting.reject(new HostError('protocol-invalid', message));
+    const waiting = [...this.pending.values()];
     this.pending.clear();
+    for (const request of waiting) request.reject(new HostError('client-disconnected', message));
   }
 }
 

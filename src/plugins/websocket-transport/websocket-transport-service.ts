@@ -25,6 +25,7 @@ type Listener = 'insecure' | 'secure' | 'browser';
 
 /** Close codes as upstream uses them. */
 const INTERNAL_ERROR = 1011;
+const TRY_AGAIN_LATER = 1013;
 /** An upgrade (and, on 9088, the TLS handshake) that takes longer is dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** js-flipper in Node must send one of these Origin prefixes (WebSocket doc §7.2). */
@@ -44,6 +45,7 @@ export class WebSocketTransportService implements HostService {
   private readonly tlsListeners: TlsListeners;
   /** Ports actually bound, per listener (differs from the config when it asks for port 0). */
   readonly boundPorts: Partial<Record<Listener, number>> = {};
+  private readonly browserClients = new Set<WebSocket>();
 
   constructor(
     @inject(HostConfig) private readonly config: HostConfig,
@@ -97,7 +99,7 @@ export class WebSocketTransportService implements HostService {
       const wss = new WebSocketServer({
         server: server as http.Server,
         // Before its identity is proven a client may send only small messages (the signCertificate request).
-        maxPayload: listener === 'insecure' ? this.config.limits.maxUnauthenticatedFrameBytes : this.config.limits.maxFrameBytes,
+        maxPayload: this.maxPayload(listener),
         verifyClient: listener === 'browser' ? (info: { origin?: string }) => this.originAllowed(info.origin) : undefined,
       });
       wss.on('connection', (socket, request) => this.accept(listener, socket, request));
@@ -134,6 +136,13 @@ export class WebSocketTransportService implements HostService {
     return bound;
   }
 
+  private maxPayload(listener: Listener): number {
+    const { maxUnauthenticatedFrameBytes, maxFrameBytes, maxBrowserFrameBytes } = this.config.limits;
+    // Before its identity is proven a client may send only small messages (the signCertificate request);
+    // a browser client never proves one, so it keeps a limit of its own.
+    return listener === 'insecure' ? maxUnauthenticatedFrameBytes : listener === 'browser' ? maxBrowserFrameBytes : maxFrameBytes;
+  }
+
   private originAllowed(origin: string | undefined): boolean {
     const allowed = typeof origin === 'string' && BROWSER_ORIGINS.some((prefix) => origin.startsWith(prefix));
     if (!allowed) this.log.info('refused a browser-port connection: its Origin must start with "localhost:" or "http://localhost:"', { origin: origin ?? '(none)' });
@@ -152,6 +161,7 @@ export class WebSocketTransportService implements HostService {
       return;
     }
     if (listener === 'insecure') return this.acceptExchange(socket, identity.query, request.socket.remoteAddress);
+    if (listener === 'browser' && !this.admitBrowser(socket, request.socket.remoteAddress)) return;
     try {
       const appId =
         listener === 'secure'
@@ -168,6 +178,21 @@ export class WebSocketTransportService implements HostService {
       this.log.warn('refused a WebSocket connection', { listener, app: identity.query.app, error: describeError(error) });
       socket.close(INTERNAL_ERROR, closeReason(error));
     }
+  }
+
+  /**
+   * The browser port's own quota: its clients never authenticate (the Origin rule stops browsers, not
+   * local processes), so they leave the unauthenticated gate once registered but count here instead.
+   */
+  private admitBrowser(socket: WebSocket, source: string | undefined): boolean {
+    if (this.browserClients.size >= this.config.limits.maxBrowserConnections) {
+      this.gate.refuse(source ?? 'unknown', 'too many browser-port clients');
+      socket.close(TRY_AGAIN_LATER, `At most ${this.config.limits.maxBrowserConnections} browser clients at once.`);
+      return false;
+    }
+    this.browserClients.add(socket);
+    socket.once('close', () => this.browserClients.delete(socket));
+    return true;
   }
 
   /** The insecure port: one `signCertificate` text frame, answered by exactly one frame. */
@@ -188,15 +213,22 @@ export class WebSocketTransportService implements HostService {
       }
       if (message.method !== 'signCertificate' || answered) return;
       answered = true;
-      if (!this.gate.allowExchange(source)) {
-        this.log.warn('refused a certificate exchange: too many from this address in the last minute', { app: query.app, source });
+      if (!this.gate.allowExchange(source, message.csr)) {
+        this.log.warn('refused a certificate exchange: too many from this address (or, on this computer, for this key) in the last minute', { app: query.app, source });
         socket.send('{}');
         return;
       }
-      void this.exchange.exchange({ query, csr: message.csr, destination: message.destination }).then((outcome) => {
-        // On failure `{}` (as upstream since v0.245) so the SDK retries instead of waiting forever; the reason is logged.
-        socket.send(JSON.stringify(outcome.ok ? { deviceId: outcome.deviceId } : {}));
-      });
+      // A plugin's exchange may reject instead of returning a failed outcome: that is one failed exchange, not a crash.
+      void this.exchange
+        .exchange({ query, csr: message.csr, destination: message.destination })
+        .catch((error: unknown) => {
+          this.log.warn('the certificate exchange failed', { app: query.app, error: describeError(error) });
+          return undefined;
+        })
+        .then((outcome) => {
+          // On failure `{}` (as upstream since v0.245) so the SDK retries instead of waiting forever; the reason is logged.
+          socket.send(JSON.stringify(outcome?.ok ? { deviceId: outcome.deviceId } : {}));
+        });
     });
   }
 }

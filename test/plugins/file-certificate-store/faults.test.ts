@@ -68,8 +68,8 @@ describe('certificate folder faults', () => {
     assert.equal(await digest('ca.crt'), before);
   });
 
-  it('a corrupt ca.crt stops start-up with the rotation advice and is left as it is', async (t) => {
-    if (skip) return t.skip(skip);
+  // Needs no tmpfs: without one, the mount point is a plain folder and the test runs there.
+  it('a corrupt ca.crt stops start-up with the rotation advice and is left as it is', async () => {
     await store().prepare();
     await writeFile(join(mountPoint, 'certs', 'ca.crt'), '-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n');
     const before = [await digest('ca.key'), await digest('ca.crt')];
