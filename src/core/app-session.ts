@@ -55,9 +55,9 @@ export class AppSession implements AppClient {
   }
 
   async request(method: string, params?: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
-    if (this.closed) throw new HostError('protocol-invalid', `The app ${this.query.app} is disconnected.`);
+    if (this.closed) throw new HostError('client-disconnected', `The app ${this.query.app} is disconnected.`);
     if (this.pendingCount >= this.maxPending) {
-      throw new HostError('protocol-invalid', `${this.maxPending} requests to ${this.query.app} are already waiting for an answer; try again when it has caught up.`);
+      throw new HostError('too-many-pending', `${this.maxPending} requests to ${this.query.app} are already waiting for an answer; try again when it has caught up.`);
     }
     const id = this.nextId++;
     this.pendingCount++;
@@ -132,7 +132,7 @@ export class AppSession implements AppClient {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const gone = new HostError('protocol-invalid', `The app ${this.query.app} disconnected.`);
+    const gone = new HostError('client-disconnected', `The app ${this.query.app} disconnected.`);
     for (const pending of this.legacyPending.values()) pending.reject(gone);
     this.legacyPending.clear();
     for (const reject of this.waiting) reject(gone);

@@ -24,6 +24,10 @@ export type HostErrorKind =
   | 'device-unavailable'
   // connections and the plugin protocol
   | 'protocol-invalid'
+  /** The app's connection closed (or was closed) while something waited for it. */
+  | 'client-disconnected'
+  /** Too many requests waiting for an app's answers; the app has not caught up. */
+  | 'too-many-pending'
   | 'identity-mismatch'
   | 'timeout'
   | 'internal';
