@@ -91,15 +91,17 @@ export class WsApi implements Disposable {
       const filter = parseSubscription(request);
       for (const session of this.registry.list()) known.set(session.id, { id: session.id, app: session.query.app, appId: session.appId });
       const prefix = `{"type":"event","subscription":${JSON.stringify(request.id)},"event":`;
-      const deliver = ({ event, json }: FedEvent) => {
+      // Replayed events say so, so a reader can show them without taking them as the current state.
+      const recentPrefix = `{"type":"event","subscription":${JSON.stringify(request.id)},"recent":true,"event":`;
+      const deliver = ({ event, json }: FedEvent, recent = false) => {
         if (event.type === 'client-connected') known.set(event.client.id, event.client);
-        if (matches(filter, event, known)) send(prefix + json + '}');
+        if (matches(filter, event, known)) send((recent ? recentPrefix : prefix) + json + '}');
         if (event.type === 'client-disconnected') known.delete(event.clientId);
       };
       subscriptions.get(request.id)?.dispose();
       reply(request.id, { subscribed: request.id });
-      if (request.recent === true) for (const fed of this.feed.recent()) deliver(fed);
-      subscriptions.set(request.id, this.feed.subscribe(deliver));
+      if (request.recent === true) for (const fed of this.feed.recent()) deliver(fed, true);
+      subscriptions.set(request.id, this.feed.subscribe((fed) => deliver(fed)));
     };
 
     const call = async (request: Request) => {
