@@ -177,3 +177,22 @@ describe('the commands for a running host', () => {
     assert.equal(status.code, 3);
   });
 });
+
+describe('help for the commands for a running host', () => {
+  for (const command of ['status', 'clients', 'call', 'events']) {
+    it(`${command} --help explains the command, its options and exit codes, exit 0`, async () => {
+      const result = await runCli([command, '--help']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`^Usage: sonarhost ${command}`));
+      assert.match(result.stdout, /Exit codes:\n {2}0 +done\n(.*\n)* {2}3 +no sonarhost is running/);
+      assert.match(result.stdout, /--cert-dir DIR/);
+    });
+  }
+
+  it('lists them at the top level, and refuses an unknown option with exit code 2', async () => {
+    const result = await runCli(['--help']);
+    for (const command of ['status', 'clients', 'call', 'events']) assert.match(result.stdout, new RegExp(`\\n  ${command} +\\S`));
+    const wrong = await runCli(['clients', '--bogus']);
+    assert.equal(wrong.code, 2);
+  });
+});
