@@ -9,6 +9,10 @@ const COMMANDS: Record<string, { load: () => Promise<(args: string[]) => Promise
   devices: { load: async () => (await import('./devices-command.js')).devicesCommand, summary: 'list Android devices and iOS simulators' },
   doctor: { load: async () => (await import('./doctor-command.js')).doctorCommand, summary: 'check ports, certificates, adb and simulators, and say how to fix problems' },
   config: { load: async () => (await import('./config-command.js')).configCommand, summary: 'print the effective configuration and where each value came from' },
+  status: { load: async () => (await import('./status-command.js')).statusCommand, summary: 'whether a host is running for the certificate folder, and where' },
+  clients: { load: async () => (await import('./clients-command.js')).clientsCommand, summary: 'list the apps connected to the running host' },
+  call: { load: async () => (await import('./call-command.js')).callCommand, summary: 'call a method of a connected app and print the answer' },
+  events: { load: async () => (await import('./events-command.js')).eventsCommand, summary: 'follow the running host\'s events' },
   'create-plugin': { load: async () => (await import('./create-plugin-command.js')).createPluginCommand, summary: 'write a new plugin package (device transport, connection handler or service)' },
 };
 

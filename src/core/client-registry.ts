@@ -1,6 +1,7 @@
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { type AppSession } from './app-session.js';
 import { CertificateExchangeMedium } from './client-query.js';
+import { clientShortId } from './client-short-id.js';
 import { ConnectionHandler, type PluginEvent } from './connection-handler.js';
 import { HostError, describeError } from './host-error.js';
 import { type ClientInfo, HostEvents } from './host-events.js';
@@ -138,6 +139,7 @@ export function clientInfo(session: AppSession): ClientInfo {
   const { query } = session;
   return {
     id: session.id,
+    shortId: clientShortId(session.id),
     app: query.app,
     appId: session.appId,
     os: query.os,

@@ -26,6 +26,8 @@ export interface ExchangeRecord {
 
 export interface ClientInfo {
   id: string;
+  /** A stable hash of `id`, URL-safe; the API accepts it wherever it accepts `id`. */
+  shortId: string;
   app: string;
   appId: string;
   os: string;

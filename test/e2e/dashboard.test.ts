@@ -46,8 +46,9 @@ describe('the dashboard in headless Chromium', () => {
       t.skip('chromium is not installed');
       return;
     }
-    connect('first');
+    const first = connect('first');
     await eventually(() => host.registry.list().length === 1, 'the first client');
+    first.send('demo', 'early', { before: 'the page' });
     await rawExchange(host.ports.insecure, SETUP({ app: 'Broken App' }), JSON.stringify({ method: 'signCertificate', csr: 'not a csr', destination: '/tmp/', medium: 1 })).catch(() => undefined);
 
     browser = await chromium.launch({
@@ -55,6 +56,8 @@ describe('the dashboard in headless Chromium', () => {
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     const page = await browser.newPage();
+    const failedRequests: string[] = [];
+    page.on('response', (response) => void (response.status() >= 400 && failedRequests.push(`${response.status()} ${response.url()}`)));
     const token = (await readFile(join(host.config.certDir, 'api.token'), 'utf8')).trim();
     await page.goto(`http://127.0.0.1:${host.apiPort}/#token=${token}`);
     await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'live', undefined, { timeout: 15_000 });
@@ -71,6 +74,46 @@ describe('the dashboard in headless Chromium', () => {
     await page.waitForFunction(() => /Dash second/.test(document.querySelector('#clients')?.textContent ?? ''), undefined, { timeout: 15_000 });
     clients[0]!.send('demo', 'tick', { n: 42 });
     await page.waitForFunction(() => /demo\.tick\s+\{"n":42\}/.test(document.querySelector('#log')?.textContent ?? ''), undefined, { timeout: 15_000 });
+
+    // Events from before the page opened come from the host's ring, shown greyed.
+    assert.match((await page.textContent('#log'))!, /demo\.early\s+\{"before":"the page"\}/);
+    const greyed = await page.$$eval('#log .recent', (lines) => lines.map((l) => l.textContent ?? ''));
+    assert.ok(greyed.some((l) => /demo\.early/.test(l)), `the early event is marked as recent: ${JSON.stringify(greyed)}`);
+    // A desktop app is connected, so this computer is listed as a device.
+    await page.waitForFunction(() => /this computer\s*connected/.test(document.querySelector('#devices')?.textContent ?? ''), undefined, { timeout: 15_000 });
+
+    // Call a plugin method from the form: the answer, then an app's error.
+    await page.selectOption('#call-client', 'Dash%20first#Linux#box#');
+    await page.fill('#call-plugin', 'demo');
+    await page.fill('#call-method', 'echo');
+    await page.fill('#call-params', '{"hello": "from the dashboard"}');
+    await page.click('#call-send');
+    await page.waitForFunction(() => /"hello": "from the dashboard"/.test(document.querySelector('#call-result')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    assert.equal(await page.getAttribute('#call-result', 'class'), 'ok');
+    await page.fill('#call-method', 'fail');
+    await page.fill('#call-params', '');
+    await page.click('#call-send');
+    await page.waitForFunction(() => /app-error: .*asked to fail/s.test(document.querySelector('#call-result')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    assert.equal(await page.getAttribute('#call-result', 'class'), 'fail');
+    await page.fill('#call-params', '{not json');
+    await page.click('#call-send');
+    await page.waitForFunction(() => /params are not JSON/.test(document.querySelector('#call-result')?.textContent ?? ''), undefined, { timeout: 15_000 });
+
+    // Filter the log by client and by plugin.
+    clients[1]!.send('demo', 'tock', { from: 'second' });
+    await page.waitForFunction(() => /demo\.tock/.test(document.querySelector('#log')?.textContent ?? ''), undefined, { timeout: 15_000 });
+    await page.selectOption('#filter-client', 'Dash%20first#Linux#box#');
+    let shown = (await page.textContent('#log'))!;
+    assert.match(shown, /demo\.tick/);
+    assert.doesNotMatch(shown, /demo\.tock/);
+    await page.selectOption('#filter-client', '');
+    await page.fill('#filter-plugin', 'other');
+    shown = (await page.textContent('#log'))!;
+    assert.doesNotMatch(shown, /demo\./);
+    await page.fill('#filter-plugin', 'demo');
+    assert.match((await page.textContent('#log'))!, /demo\.tock/);
+
+    assert.deepEqual(failedRequests, [], 'no request failed (no favicon 404)');
     await page.screenshot({ path: join(dir, 'dashboard.png'), fullPage: true });
     if (process.env.SONARHOST_KEEP_SCREENSHOT) await page.screenshot({ path: process.env.SONARHOST_KEEP_SCREENSHOT, fullPage: true });
   });

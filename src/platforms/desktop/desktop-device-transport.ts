@@ -1,8 +1,10 @@
 import { realpath, stat } from 'node:fs/promises';
+import * as os from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { inject, injectable } from 'inversify';
+import { inject, injectable, optional } from 'inversify';
 import { writeFileAtomic } from '../../core/atomic-file.js';
-import { type DeviceFile, type DeviceTarget, type DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
+import { ClientRegistry } from '../../core/client-registry.js';
+import { type DeviceFile, type DeviceSummary, type DeviceTarget, type DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { readRegularFile } from '../../core/regular-file.js';
@@ -23,7 +25,17 @@ export const DESKTOP_OSES = ['MacOS', 'Windows', 'Linux'];
 export class DesktopDeviceTransport implements DeviceTransport {
   readonly id = 'desktop';
 
-  constructor(@inject(HostConfig) private readonly config: HostConfig) {}
+  constructor(
+    @inject(HostConfig) private readonly config: HostConfig,
+    @inject(ClientRegistry) @optional() private readonly registry?: ClientRegistry,
+  ) {}
+
+  /** This computer, while desktop apps are connected to the running host (it has no other devices). */
+  async listDevices(): Promise<DeviceSummary[]> {
+    const apps = (this.registry?.list() ?? []).filter((s) => DESKTOP_OSES.includes(s.query.os)).map((s) => s.query.app);
+    if (apps.length === 0) return [];
+    return [{ transport: this.id, id: os.hostname(), name: 'this computer', state: 'connected', details: { os: `${os.type()} ${os.release()}`, apps: [...new Set(apps)].join(', ') } }];
+  }
 
   serves(request: ExchangeRequest): boolean {
     return DESKTOP_OSES.includes(request.query.os);

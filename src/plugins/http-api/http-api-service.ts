@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type * as net from 'node:net';
+import { join } from 'node:path';
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { CertificateStore } from '../../core/certificate-store.js';
 import { ClientRegistry, clientInfo } from '../../core/client-registry.js';
@@ -11,37 +12,36 @@ import { HostEvents } from '../../core/host-events.js';
 import { type HostService } from '../../core/host-service.js';
 import { listen } from '../../core/listen.js';
 import { Logger } from '../../core/logger.js';
-import { AppResponseError } from '../../core/protocol/json-message.js';
-import { ensureApiToken, tokenMatches } from './api-token.js';
+import { ApiAccess, loggablePath } from './api-access.js';
+import { callClient, parseCallRequest } from './api-calls.js';
+import { ApiEventFeed } from './api-event-feed.js';
+import { ApiProblem } from './api-problem.js';
+import { API_TOKEN_FILE, ensureApiToken } from './api-token.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
+import { EventStreams } from './event-stream.js';
+import { recordRunningHost, sonarhostVersion } from './running-host-file.js';
+import { WS_API_PATH, WsApi } from './ws-api.js';
 
 const MAX_BODY = 1024 * 1024;
 const API_HOST = '127.0.0.1';
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
-
-class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly body?: unknown,
-  ) {
-    super(message);
-  }
-}
 
 /**
- * The local HTTP API and the dashboard, on 127.0.0.1 only. Every /api request needs the bearer token
- * from `<certDir>/api.token` (or `?token=` for the event stream, which browsers cannot give headers);
- * requests from other origins, and requests whose Host is not a loopback name (DNS rebinding), are
- * refused, and no CORS header is ever sent.
+ * The local HTTP API, the WebSocket API for tools and the dashboard, on 127.0.0.1 only. Every /api
+ * request needs the bearer token from `<certDir>/api.token`; requests from other origins, and requests
+ * whose Host is not a loopback name (DNS rebinding), are refused, and no CORS header is ever sent.
+ * While it runs, `<certDir>/api.json` says where it listens, for the CLI.
  */
 @injectable()
 export class HttpApiService implements HostService {
   readonly id = 'http-api';
   readonly phase = 'servers' as const;
   private readonly log: Logger;
-  private token = '';
+  private access: ApiAccess | undefined;
   boundPort: number | undefined;
+  /** The host's events as the API serves them, with the recent-events ring. */
+  readonly feed = new ApiEventFeed();
+  readonly eventStreams: EventStreams;
+  readonly wsApi: WsApi;
 
   constructor(
     @inject(HostConfig) private readonly config: HostConfig,
@@ -52,14 +52,18 @@ export class HttpApiService implements HostService {
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('api');
+    this.eventStreams = new EventStreams(this.feed, this.log);
+    this.wsApi = new WsApi(this.registry, this.feed, () => this.health(), this.log);
   }
 
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
     if (this.config.api.port === false) return running;
-    this.token = await ensureApiToken(this.config.certDir);
+    this.access = new ApiAccess(await ensureApiToken(this.config.certDir), join(this.config.certDir, API_TOKEN_FILE));
+    running.push(this.feed.attach(this.events));
     const sockets = new Set<net.Socket>();
-    const server = http.createServer((req, res) => void this.handle(req, res, running));
+    const server = http.createServer((req, res) => void this.handle(req, res));
+    server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.upgrade(req, socket, head));
     server.on('connection', (socket: net.Socket) => {
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
@@ -68,58 +72,69 @@ export class HttpApiService implements HostService {
     this.boundPort = address.port;
     running.push(
       toDisposable(async () => {
+        this.eventStreams.dispose();
+        this.wsApi.dispose();
         for (const socket of sockets) socket.destroy();
         await new Promise((resolve) => server.close(resolve));
       }),
     );
-    this.log.info('API and dashboard listening', { url: `http://${API_HOST}:${address.port}/`, tokenFile: `${this.config.certDir}/api.token` });
+    const url = `http://${API_HOST}:${address.port}`;
+    running.push(await recordRunningHost(this.config.certDir, { url, wsUrl: `ws://${API_HOST}:${address.port}${WS_API_PATH}`, pid: process.pid, version: sonarhostVersion(), startedAt: new Date().toISOString() }));
+    this.log.info('API and dashboard listening', { url: `${url}/`, tokenFile: `${this.config.certDir}/${API_TOKEN_FILE}` });
     return running;
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse, running: DisposableCollection): Promise<void> {
+  private health(): unknown {
+    return { status: 'ok', clients: this.registry.list().length, uptimeSeconds: Math.round(process.uptime()) };
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
-      this.checkOrigin(req);
+      this.access!.checkOrigin(req);
       const url = new URL(req.url ?? '/', `http://${API_HOST}`);
-      if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) {
-        return send(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
-      }
-      if (!url.pathname.startsWith('/api/')) throw new HttpProblem(404, 'not found');
-      this.checkToken(req, url);
-      await this.route(req, res, url, running);
+      if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) return send(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
+      // The page declares no icon; this answers browsers that ask anyway, without a 404 in their console.
+      if (req.method === 'GET' && url.pathname === '/favicon.ico') return void res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
+      if (!url.pathname.startsWith('/api/')) throw new ApiProblem('not-found', 'not found');
+      this.access!.checkToken(req, url, url.pathname === '/api/events');
+      await this.route(req, res, url);
     } catch (error) {
-      if (error instanceof HttpProblem) return sendJson(res, error.status, error.body ?? { error: error.message });
-      this.log.warn('API request failed', { path: req.url, error: describeError(error) });
-      sendJson(res, 500, { error: describeError(error) });
+      if (error instanceof ApiProblem) return sendJson(res, error.status, error.body());
+      // The path only: the query may carry the token, which must never reach a log.
+      this.log.warn('API request failed', { path: loggablePath(req), error: describeError(error) });
+      sendJson(res, 500, { kind: 'internal', error: describeError(error) });
     }
   }
 
-  private checkOrigin(req: http.IncomingMessage): void {
-    const hostHeader = req.headers.host ?? '';
-    const hostName = hostHeader.replace(/:\d+$/, '');
-    if (!LOOPBACK_NAMES.includes(hostName)) throw new HttpProblem(403, `refused: Host "${hostHeader}" is not this machine's loopback address`);
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${hostHeader}`) throw new HttpProblem(403, 'refused: cross-origin requests are not allowed');
-  }
-
-  private checkToken(req: http.IncomingMessage, url: URL): void {
-    const header = req.headers.authorization;
-    const given = header?.startsWith('Bearer ') ? header.slice(7).trim() : (url.searchParams.get('token') ?? undefined);
-    if (!tokenMatches(this.token, given)) {
-      throw new HttpProblem(401, `missing or wrong token: send "Authorization: Bearer <token>" with the token from ${this.config.certDir}/api.token`);
+  private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    try {
+      this.access!.checkOrigin(req);
+      const url = new URL(req.url ?? '/', `http://${API_HOST}`);
+      if (url.pathname !== WS_API_PATH) throw new ApiProblem('not-found', `the WebSocket API is at ${WS_API_PATH}`);
+      this.access!.checkToken(req, url, true);
+      this.wsApi.accept(req, socket, head);
+    } catch (error) {
+      const problem = error instanceof ApiProblem ? error : new ApiProblem('internal', describeError(error));
+      const body = JSON.stringify(problem.body());
+      socket.end(`HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     }
   }
 
-  private async route(req: http.IncomingMessage, res: http.ServerResponse, url: URL, running: DisposableCollection): Promise<void> {
+  private async route(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const path = url.pathname;
-    if (req.method === 'GET' && path === '/api/health') return sendJson(res, 200, { status: 'ok', clients: this.registry.list().length, uptimeSeconds: Math.round(process.uptime()) });
+    if (req.method === 'GET' && path === '/api/health') return sendJson(res, 200, this.health());
     if (req.method === 'GET' && path === '/api/clients') return sendJson(res, 200, this.registry.list().map(clientInfo));
     if (req.method === 'GET' && path === '/api/exchanges') return sendJson(res, 200, this.events.recentExchanges());
     if (req.method === 'GET' && path === '/api/devices') return sendJson(res, 200, await this.devices());
     if (req.method === 'GET' && path === '/api/certificates') return sendJson(res, 200, await this.certificates.describe());
-    if (req.method === 'GET' && path === '/api/events') return this.stream(req, res, running);
+    if (req.method === 'GET' && path === '/api/events') return this.eventStreams.open(res, url.searchParams.has('recent'));
+    if (req.method === 'GET' && path === '/api/events/recent') return send(res, 200, `[${this.feed.recent().map((f) => f.json).join(',')}]`, 'application/json');
     const call = /^\/api\/clients\/([^/]+)\/call$/.exec(path);
-    if (req.method === 'POST' && call) return this.call(decodeURIComponent(call[1]!), req, res);
-    throw new HttpProblem(404, `no route for ${req.method} ${path}`);
+    if (req.method === 'POST' && call) {
+      const result = await callClient(this.registry, decodeClientRef(call[1]!), parseCallRequest(await readJson(req)));
+      return sendJson(res, 200, { success: result });
+    }
+    throw new ApiProblem('not-found', `no route for ${req.method} ${path}`);
   }
 
   private async devices(): Promise<unknown[]> {
@@ -135,34 +150,13 @@ export class HttpApiService implements HostService {
         }),
     );
   }
+}
 
-  private async call(clientId: string, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const session = this.registry.get(clientId);
-    if (!session) throw new HttpProblem(404, `no connected client with id ${JSON.stringify(clientId)}`);
-    const body = await readJson(req);
-    if (typeof body.method !== 'string' || body.method === '') throw new HttpProblem(400, 'the body must be {"method": <string>, "params"?: <any>}');
-    const timeoutMs = typeof body.timeoutMs === 'number' && body.timeoutMs > 0 ? Math.min(body.timeoutMs, 120_000) : undefined;
-    try {
-      sendJson(res, 200, { success: await session.request(body.method, body.params, timeoutMs) });
-    } catch (error) {
-      if (error instanceof AppResponseError) return sendJson(res, 502, { error: error.appError });
-      sendJson(res, 504, { error: describeError(error) });
-    }
-  }
-
-  /** Server-sent events: every HostEvent as `event: <type>` with JSON data, and a comment every 15 s. */
-  private stream(req: http.IncomingMessage, res: http.ServerResponse, running: DisposableCollection): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
-    res.write(': connected\n\n');
-    const subscription = this.events.subscribe((event) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`));
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    const stop = toDisposable(() => {
-      clearInterval(heartbeat);
-      void subscription.dispose();
-      res.end();
-    });
-    running.push(stop);
-    req.on('close', () => void stop.dispose());
+function decodeClientRef(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ApiProblem('bad-request', `the client id in the path is not valid percent-encoding: encode the full id with encodeURIComponent, or use its short id`);
   }
 }
 
@@ -180,7 +174,7 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new HttpProblem(413, `the body is larger than ${MAX_BODY} bytes`);
+    if (size > MAX_BODY) throw new ApiProblem('body-too-large', `the body is larger than ${MAX_BODY} bytes`);
     chunks.push(chunk as Buffer);
   }
   try {
@@ -189,5 +183,5 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   } catch {
     // reported below
   }
-  throw new HttpProblem(400, 'the body must be a JSON object');
+  throw new ApiProblem('bad-request', 'the body must be a JSON object');
 }

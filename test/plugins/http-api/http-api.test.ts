@@ -97,7 +97,7 @@ describe('the HTTP API', () => {
     assert.deepEqual(ok.json(), { success: { x: 1 } });
     const appError = await request(port, `/api/clients/${id}/call`, { method: 'POST', headers: auth(), body: JSON.stringify({ method: 'bogus' }) });
     assert.equal(appError.status, 502);
-    assert.deepEqual(appError.json(), { error: { message: 'Received unknown method: bogus' } });
+    assert.deepEqual(appError.json(), { kind: 'app-error', error: { message: 'Received unknown method: bogus' } });
     assert.equal((await request(port, `/api/clients/nobody/call`, { method: 'POST', headers: auth(), body: '{"method":"getPlugins"}' })).status, 404);
     assert.equal((await request(port, `/api/clients/${id}/call`, { method: 'POST', headers: auth(), body: 'not json' })).status, 400);
   });

@@ -1,0 +1,74 @@
+import { COMMON_HELP } from './cli-context.js';
+import { API_COMMAND_EXIT_CODES, formatClientLines, parseApiCommand, runApiCommand } from './api-command.js';
+import { type HostApiClient } from './host-api-client.js';
+import { CliFailure, EXIT, connectToHost } from './running-host.js';
+
+export const CLIENTS_HELP = `Usage: sonarhost clients [options]
+
+Lists the apps connected to the running host: short id, app name, app id, device and full client id.
+Any of the first three names a client in "sonarhost call" and "sonarhost events".
+
+Options:
+  --json               print the list as JSON (the API's client objects)
+  --wait               wait until at least one app is connected (for CI: start the app, then call it)
+  --timeout MS         how long --wait waits (default: 30000), then exit 5
+
+${API_COMMAND_EXIT_CODES}
+
+${COMMON_HELP}`;
+
+export async function clientsCommand(args: string[]): Promise<number> {
+  return runApiCommand(async () => {
+    const parsed = await parseApiCommand<{ json?: boolean; wait?: boolean; timeout?: string }>(
+      args,
+      { json: { type: 'boolean' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
+      { min: 0, max: 0, usage: 'sonarhost clients [--json] [--wait] [--timeout MS]' },
+    );
+    if (!parsed) {
+      process.stdout.write(CLIENTS_HELP + '\n');
+      return EXIT.ok;
+    }
+    const timeoutMs = parseTimeout(parsed.values.timeout, 30_000);
+    const { api } = await connectToHost(parsed.certDir);
+    try {
+      const clients = parsed.values.wait ? await waitForClients(api, timeoutMs) : await api.clients();
+      if (parsed.values.json) process.stdout.write(JSON.stringify(clients, null, 2) + '\n');
+      else if (clients.length === 0) process.stdout.write('No app is connected.\n');
+      else process.stdout.write(`  ${'short id'.padEnd(9)} ${'app'.padEnd(24)} ${'app id'.padEnd(28)} ${'device'.padEnd(16)} id\n` + formatClientLines(clients));
+      return EXIT.ok;
+    } finally {
+      api.close();
+    }
+  });
+}
+
+/** Resolves with the client list once it is not empty; subscribes first so no connection is missed. */
+async function waitForClients(api: HostApiClient, timeoutMs: number): Promise<Array<Record<string, unknown>>> {
+  let wake: () => void = () => undefined;
+  const unsubscribe = await api.subscribe({ events: ['client-connected'] }, () => wake());
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const clients = await api.clients();
+      if (clients.length > 0) return clients;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new CliFailure(EXIT.timeout, `No app connected within ${timeoutMs} ms.`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    await unsubscribe().catch(() => undefined);
+  }
+}
+
+export function parseTimeout(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) throw new CliFailure(EXIT.usage, `--timeout takes a positive number of milliseconds, not ${JSON.stringify(value)}`);
+  return ms;
+}

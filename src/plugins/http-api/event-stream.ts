@@ -1,0 +1,71 @@
+import type * as http from 'node:http';
+import { type Disposable, toDisposable } from '../../core/disposable.js';
+import { type Logger } from '../../core/logger.js';
+import { type ApiEventFeed, type FedEvent } from './api-event-feed.js';
+
+/**
+ * Bytes the host holds for a reader beyond what the kernel's socket buffers took (a few thousand
+ * ordinary events) before the reader is dropped.
+ */
+export const MAX_READER_BUFFER_BYTES = 2 * 1024 * 1024;
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * The server-sent event readers of /api/events. Each write first looks at what the reader has not yet
+ * taken: a reader more than `maxBufferedBytes` behind (a stalled dashboard tab, a paused pipe) is
+ * dropped with one log line instead of making the host buffer every event for it. Closed readers are
+ * released at once.
+ */
+export class EventStreams implements Disposable {
+  private readonly readers = new Set<Disposable>();
+  /** The most any reader had buffered after a write: bounded by maxBufferedBytes plus one event. */
+  peakBufferedBytes = 0;
+
+  constructor(
+    private readonly feed: ApiEventFeed,
+    private readonly log: Logger,
+    private readonly maxBufferedBytes = MAX_READER_BUFFER_BYTES,
+  ) {}
+
+  get readerCount(): number {
+    return this.readers.size;
+  }
+
+  /** Serves one reader until it closes; `recent` first replays the kept events. */
+  open(res: http.ServerResponse, recent: boolean): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-content-type-options': 'nosniff' });
+    res.write(': connected\n\n');
+    if (recent) for (const fed of this.feed.recent()) res.write(frame(fed));
+    let dropped = false;
+    const write = (text: string) => {
+      if (dropped) return;
+      if (res.writableLength > this.maxBufferedBytes) {
+        dropped = true;
+        this.log.warn('dropped an event-stream reader that fell behind', { unreadBytes: res.writableLength, limit: this.maxBufferedBytes });
+        res.destroy();
+        return;
+      }
+      res.write(text);
+      if (res.writableLength > this.peakBufferedBytes) this.peakBufferedBytes = res.writableLength;
+    };
+    const subscription = this.feed.subscribe((fed) => write(frame(fed)));
+    const heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const reader = toDisposable(() => {
+      clearInterval(heartbeat);
+      void subscription.dispose();
+      this.readers.delete(reader);
+      if (!res.destroyed) res.end();
+    });
+    this.readers.add(reader);
+    // The response's close, not the request's: a request closes once its (empty) body is read.
+    res.once('close', () => void reader.dispose());
+  }
+
+  dispose(): void {
+    for (const reader of [...this.readers]) void reader.dispose();
+  }
+}
+
+function frame({ event, json }: FedEvent): string {
+  return `event: ${event.type}\ndata: ${json}\n\n`;
+}
