@@ -123,5 +123,6 @@ export class AppConnector {
     adopt(session);
     if (session.isClosed) return;
     await this.registry.connect(session);
+    if (!session.isClosed) this.diagnostics.sessionEstablished(request.query);
   }
 }
