@@ -95,6 +95,12 @@ describe('sonarhost doctor and config', () => {
     assert.equal(origins.webSocket, 'env FLIPPER_ALT_PORTS');
   });
 
+  it('names every flag that set a value', async () => {
+    const result = await runCli(['config', '--alt-ports', '7201,7202', '--browser-port', '7203'], { cwd: dir, env: { SONARHOST_CONFIG: '', FLIPPER_ALT_PORTS: '', FLIPPER_BROWSER_PORT: '' } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^webSocket = \{"insecure":7201,"secure":7202,"browser":7203\}\n {4}from flag --alt-ports, flag --browser-port$/m);
+  });
+
   it('exits 1 with the key and expected form for an invalid config', async () => {
     await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ webSocket: { browser: 'high' } }));
     const result = await runCli(['config'], { cwd: dir });
