@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', 'scratch/**'] },
+  { ignores: ['dist/**', 'dist-*/**', 'node_modules/**', 'scratch/**', 'examples/*/dist/**', 'examples/*/node_modules/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -2,11 +2,15 @@
 // tsconfig.build.json), and only when an output is missing or older than its source, so a start after
 // `npm install` (whose `prepare` already built everything) costs no compilation at all.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-export const SOURCE_DIRS = ['src', 'examples'];
 const CONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
+
+/** The sources tsconfig.build.json compiles: its `include` patterns, each "dir/*.ts" or "dir/**" + "/*.ts". */
+export function buildPatterns(root) {
+  return JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')).include;
+}
 
 function mtime(path) {
   try {
@@ -16,7 +20,7 @@ function mtime(path) {
   }
 }
 
-function* typeScriptFiles(dir) {
+function* typeScriptFiles(dir, recursive) {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -25,16 +29,20 @@ function* typeScriptFiles(dir) {
   }
   for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* typeScriptFiles(path);
+    if (entry.isDirectory()) {
+      if (recursive) yield* typeScriptFiles(path, true);
+    }
     else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) yield path;
   }
 }
 
 /** The first source whose compiled file is missing or older than it (or than a tsconfig), or undefined when all are current. */
-export function staleSource(root, dirs = SOURCE_DIRS) {
+export function staleSource(root, patterns = buildPatterns(root)) {
   const newestConfig = Math.max(0, ...CONFIGS.map((c) => mtime(join(root, c)) ?? 0));
-  for (const dir of dirs) {
-    for (const source of typeScriptFiles(join(root, dir))) {
+  for (const pattern of patterns) {
+    const match = /^(.+?)\/(\*\*\/)?\*\.ts$/.exec(pattern);
+    if (!match) throw new Error(`tsconfig.build.json: cannot follow the include pattern ${pattern}`);
+    for (const source of typeScriptFiles(join(root, match[1]), match[2] !== undefined)) {
       const output = join(root, 'dist', relative(root, source)).replace(/\.ts$/, '.js');
       const built = mtime(output);
       if (built === undefined || built < mtime(source) || built < newestConfig) return relative(root, source);

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { type CertificateReport, CertificateStore, type CertificateSummary } from '../core/certificate-store.js';
 import { createHostContainer } from '../host/create-host-container.js';
-import { COMMON_HELP, COMMON_OPTIONS, createCliLogger, loadConfigFromFlags } from './cli-context.js';
+import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
 export const CERTS_HELP = `Usage: sonarhost certs [options]
 
@@ -29,9 +29,9 @@ export async function certsCommand(args: string[]): Promise<number> {
     process.stdout.write(CERTS_HELP + '\n');
     return 0;
   }
-  const { config } = await loadConfigFromFlags(values);
+  const { config, file } = await loadConfigFromFlags(values);
   const logger = createCliLogger(config.logLevel);
-  const { container } = await createHostContainer(config, { logger });
+  const { container } = await createHostContainer(config, { logger, configDir: configFolder(file) });
   const store = container.get<CertificateStore>(CertificateStore);
 
   if (values['rotate-ca']) {

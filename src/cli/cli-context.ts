@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { type ConfigFlags, type LoadedConfig, loadHostConfig } from '../host/load-host-config.js';
 import { type LogLevel, type Logger, SinkLogger, jsonLineSink, prettySink } from '../core/logger.js';
 
@@ -42,6 +43,11 @@ export function configFlags(values: CommonValues): ConfigFlags {
 
 export async function loadConfigFromFlags(values: CommonValues): Promise<LoadedConfig> {
   return loadHostConfig(configFlags(values));
+}
+
+/** The config file's folder: plugins named by package are looked up from there first. */
+export function configFolder(file: string | undefined): string | undefined {
+  return file === undefined ? undefined : dirname(file);
 }
 
 /** Human-readable lines on a terminal, JSON lines otherwise (pipes, files, services). */

@@ -7,7 +7,7 @@ import { type HostConfig } from '../core/host-config.js';
 import { describeError } from '../core/host-error.js';
 import { createHostContainer } from '../host/create-host-container.js';
 import { type RunningHost, findRunningHost } from './doctor-running-host.js';
-import { COMMON_HELP, COMMON_OPTIONS, createCliLogger, loadConfigFromFlags } from './cli-context.js';
+import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
 export const DOCTOR_HELP = `Usage: sonarhost doctor [options]
 
@@ -27,8 +27,8 @@ export async function doctorCommand(args: string[]): Promise<number> {
     process.stdout.write(DOCTOR_HELP + '\n');
     return 0;
   }
-  const { config } = await loadConfigFromFlags(values);
-  const { container } = await createHostContainer(config, { logger: createCliLogger('error') });
+  const { config, file } = await loadConfigFromFlags(values);
+  const { container } = await createHostContainer(config, { logger: createCliLogger('error'), configDir: configFolder(file) });
   const checks: HealthCheck[] = [...(await portChecks(config))];
   const store = container.get<CertificateStore>(CertificateStore);
   checks.push(...(await safely('certificates', () => store.check?.() ?? Promise.resolve([]))));

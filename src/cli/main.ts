@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { load: () => Promise<(args: string[]) => Promise
   devices: { load: async () => (await import('./devices-command.js')).devicesCommand, summary: 'list Android devices and iOS simulators' },
   doctor: { load: async () => (await import('./doctor-command.js')).doctorCommand, summary: 'check ports, certificates, adb and simulators, and say how to fix problems' },
   config: { load: async () => (await import('./config-command.js')).configCommand, summary: 'print the effective configuration and where each value came from' },
+  'create-plugin': { load: async () => (await import('./create-plugin-command.js')).createPluginCommand, summary: 'write a new plugin package (device transport, connection handler or service)' },
 };
 
 const USAGE = `Usage: sonarhost [command] [options]

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_TOKEN_FILE } from '../plugins/http-api/api-token.js';
 import { createHostContainer } from '../host/create-host-container.js';
-import { COMMON_HELP, COMMON_OPTIONS, createCliLogger, loadConfigFromFlags } from './cli-context.js';
+import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
 export const START_HELP = `Usage: sonarhost [start] [options]
 
@@ -23,7 +23,7 @@ export async function startCommand(args: string[]): Promise<number> {
   const logger = createCliLogger(config.logLevel);
   const log = logger.child('cli');
   if (file) log.info('using config file', { file });
-  const { host, plugins } = await createHostContainer(config, { logger });
+  const { host, plugins } = await createHostContainer(config, { logger, configDir: configFolder(file) });
   log.info('plugins', { plugins: plugins.map((p) => `${p.kind}:${p.id}`) });
   const report = await host.start();
   log.info('certificate authority ready', {

@@ -6,7 +6,7 @@ import { type HostError } from './host-error.js';
  * device, write `sonarCA.crt` then `device.crt`, answer the device id. Transports (RSocket,
  * WebSocket) call it; it never throws for expected failures, it returns them.
  */
-export const CertificateExchange = Symbol('CertificateExchange');
+export const CertificateExchange = Symbol.for('sonarhost.CertificateExchange');
 
 export interface CertificateExchangeInput {
   query: ClientQuery;

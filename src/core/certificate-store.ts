@@ -5,7 +5,7 @@ import { type HealthCheck } from './health-check.js';
  * client certificates that apps present on the secure port. Swappable (a keychain- or HSM-backed
  * store could replace the built-in file store).
  */
-export const CertificateStore = Symbol('CertificateStore');
+export const CertificateStore = Symbol.for('sonarhost.CertificateStore');
 
 export interface CertificateStore {
   /** Loads, creates or renews the CA and server certificate. Runs once at start-up, before any server. */

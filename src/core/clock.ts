@@ -1,5 +1,5 @@
 /** The time source, injectable so certificate renewal rules can be tested at any date. */
-export const Clock = Symbol('Clock');
+export const Clock = Symbol.for('sonarhost.Clock');
 
 export interface Clock {
   now(): Date;

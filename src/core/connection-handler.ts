@@ -5,7 +5,7 @@ import { type ClientQuery } from './client-query.js';
  * Handlers see connects and disconnects, receive the events of the plugin ids they claim, and call
  * the app through `AppClient`. A handler cannot tell which transport a client came through.
  */
-export const ConnectionHandler = Symbol('ConnectionHandler');
+export const ConnectionHandler = Symbol.for('sonarhost.ConnectionHandler');
 
 export interface ConnectionHandler {
   readonly id: string;

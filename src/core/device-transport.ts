@@ -8,7 +8,7 @@ import { type ParsedCsr } from './x509/csr.js';
  * A contribution point: the exchange asks each bound transport whether it serves a request, so the
  * core never branches on the OS.
  */
-export const DeviceTransport = Symbol('DeviceTransport');
+export const DeviceTransport = Symbol.for('sonarhost.DeviceTransport');
 
 export interface ExchangeRequest {
   query: ClientQuery;

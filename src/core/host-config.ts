@@ -4,7 +4,7 @@ import { type LogLevel } from './logger.js';
  * The effective, validated configuration. Loading and precedence (file < environment < flags) live in
  * the composition root; components receive this object, already checked.
  */
-export const HostConfig = Symbol('HostConfig');
+export const HostConfig = Symbol.for('sonarhost.HostConfig');
 
 export interface HostConfig {
   /** Addresses the app-facing listeners bind to. Loopback by default. */
@@ -21,6 +21,8 @@ export interface HostConfig {
   limits: HostLimits;
   /** Free-form options per plugin id, read by that plugin only. */
   pluginOptions: Record<string, Record<string, unknown>>;
+  /** The folder of the config file, if one was read: relative paths in pluginOptions are meant from there. */
+  configDir?: string;
 }
 
 /** Each entry is a built-in plugin id or a module specifier (path or package name). */

@@ -28,6 +28,9 @@ export type HostErrorKind =
   | 'timeout'
   | 'internal';
 
+/** Marks HostErrors made by any installed copy of sonarhost (a plugin may bring its own copy). */
+const BRAND = Symbol.for('sonarhost.HostError');
+
 export class HostError extends Error {
   override readonly name = 'HostError';
 
@@ -37,6 +40,12 @@ export class HostError extends Error {
     options?: { cause?: unknown },
   ) {
     super(message, options);
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** `instanceof HostError` holds for a HostError from another copy too, so its kind and message reach the app. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 
   static is(error: unknown, kind?: HostErrorKind): error is HostError {

@@ -5,7 +5,7 @@ import { type Disposable } from './disposable.js';
  * listeners). Plugins bind their services with `bind(HostService).toService(MyService)`.
  * Platforms start before servers, so devices are known when the first app connects.
  */
-export const HostService = Symbol('HostService');
+export const HostService = Symbol.for('sonarhost.HostService');
 
 export type HostServicePhase = 'platforms' | 'servers';
 

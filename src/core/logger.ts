@@ -2,7 +2,7 @@
  * Structured, named logging. Components get a Logger injected and derive children with their own name
  * and fields (`{app, os, deviceId, medium}`), so every line says who it is about.
  */
-export const Logger = Symbol('Logger');
+export const Logger = Symbol.for('sonarhost.Logger');
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];

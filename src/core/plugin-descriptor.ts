@@ -8,15 +8,39 @@ export type PluginKind = 'certificate-store' | 'exchange' | 'transport' | 'devic
 
 export const PLUGIN_KINDS: readonly PluginKind[] = ['certificate-store', 'exchange', 'transport', 'device-transport', 'connection-handler', 'service'];
 
+/**
+ * The version of the contract between the host and its plugins (tokens, interfaces, descriptor shape),
+ * `major.minor`. A new major breaks plugins (a changed interface, a new inversify major); a new minor
+ * only adds. The host loads a plugin built against the same major and a minor not newer than its own.
+ */
+export const PLUGIN_API_VERSION = '1.0';
+
 export interface PluginDescriptor {
   /** Stable id, kebab-case, e.g. `file-certificate-store`, `android`. */
   id: string;
   kind: PluginKind;
   description: string;
+  /** The PLUGIN_API_VERSION the plugin was built against; `definePlugin` fills it in. */
+  apiVersion?: string;
   /** Binds the plugin's services; does no I/O and reads no config while loading. */
   module: ContainerModule;
   /** Service identifiers this plugin needs from the host or other plugins (checked at composition). */
   requires?: readonly symbol[];
+}
+
+/** Stamps a descriptor with the plugin API version it is compiled against; what plugins export. */
+export function definePlugin(descriptor: Omit<PluginDescriptor, 'apiVersion'>): PluginDescriptor {
+  return { ...descriptor, apiVersion: PLUGIN_API_VERSION };
+}
+
+/** Why a plugin built against `apiVersion` cannot run in this host, or undefined when it can. */
+export function apiVersionProblem(apiVersion: string | undefined): string | undefined {
+  if (apiVersion === undefined) return `it does not say which plugin API it was built against (this host has ${PLUGIN_API_VERSION}); export definePlugin({...}) from 'sonarhost/plugin-api'`;
+  const [major, minor] = apiVersion.split('.').map(Number);
+  const [hostMajor, hostMinor] = PLUGIN_API_VERSION.split('.').map(Number);
+  if (major !== hostMajor) return `it was built against plugin API ${apiVersion}, but this host has plugin API ${PLUGIN_API_VERSION}; rebuild it against a sonarhost with plugin API ${hostMajor}.x`;
+  if (minor! > hostMinor!) return `it was built against plugin API ${apiVersion}, newer than this host's ${PLUGIN_API_VERSION}; update sonarhost`;
+  return undefined;
 }
 
 /** Returns the list of problems with a candidate descriptor; empty when it is valid. */
@@ -30,6 +54,7 @@ export function descriptorProblems(candidate: unknown): string[] {
   // Duck-typed so a plugin compiled against its own copy of inversify 8 still loads.
   const module = d.module as { load?: unknown } | undefined;
   if (typeof module !== 'object' || module === null || typeof module.load !== 'function') problems.push('`module` must be an inversify ContainerModule');
+  if (d.apiVersion !== undefined && (typeof d.apiVersion !== 'string' || !/^\d+\.\d+$/.test(d.apiVersion))) problems.push('`apiVersion` must be "major.minor"');
   if (d.requires !== undefined && (!Array.isArray(d.requires) || d.requires.some((r) => typeof r !== 'symbol'))) problems.push('`requires` must be an array of symbols');
   return problems;
 }

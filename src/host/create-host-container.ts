@@ -1,4 +1,6 @@
 import { Container, type ContainerModule } from 'inversify';
+import { ConnectionHandler } from '../core/connection-handler.js';
+import { DeviceTransport } from '../core/device-transport.js';
 import { AppConnector } from '../core/app-connector.js';
 import { CertificateRenewal } from '../core/certificate-renewal.js';
 import { HostService } from '../core/host-service.js';
@@ -15,7 +17,7 @@ import { HostEvents } from '../core/host-events.js';
 import { Logger, silentLogger } from '../core/logger.js';
 import { type PluginDescriptor, type PluginKind } from '../core/plugin-descriptor.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
-import { resolvePlugin } from './plugin-loader.js';
+import { pluginBases, resolvePlugin } from './plugin-loader.js';
 
 export interface HostContainerOverrides {
   logger?: Logger;
@@ -24,8 +26,10 @@ export interface HostContainerOverrides {
   modules?: ContainerModule[];
   /** Plugin catalog; defaults to the built-in plugins. */
   catalog?: readonly PluginDescriptor[];
-  /** Folder that package-name plugin specifiers are resolved from. */
+  /** The working folder, second place package-name plugins are resolved from (default process.cwd()). */
   cwd?: string;
+  /** The config file's folder, first place package-name plugins are resolved from. */
+  configDir?: string;
 }
 
 export interface ComposedHost {
@@ -43,20 +47,25 @@ const SLOTS: Array<[keyof PluginSelection, PluginKind]> = [
   ['services', 'service'],
 ];
 
-/** The slots that take exactly one plugin, and the service that plugin must bind. */
-const SINGLE_SLOT_SERVICES: Array<['certificateStore' | 'exchange', symbol, string]> = [
-  ['certificateStore', CertificateStore, 'CertificateStore'],
-  ['exchange', CertificateExchange, 'CertificateExchange'],
-];
+/** The contract each kind of plugin must bind. HostService is also open to every kind (device watchers). */
+const SLOT_CONTRACTS: Record<PluginKind, symbol> = {
+  'certificate-store': CertificateStore,
+  exchange: CertificateExchange,
+  transport: HostService,
+  'device-transport': DeviceTransport,
+  'connection-handler': ConnectionHandler,
+  service: HostService,
+};
+const CONTRACTS = [CertificateStore, CertificateExchange, DeviceTransport, ConnectionHandler, HostService];
 
 /**
  * The single composition root: binds the config, logger and clock, loads the plugins the config
  * selects, then the overrides. The CLI and the tests build the host through this function only.
  */
 export async function createHostContainer(config: HostConfig, overrides: HostContainerOverrides = {}): Promise<ComposedHost> {
-  const plugins = await selectPlugins(config, overrides.catalog ?? BUILTIN_PLUGINS, overrides.cwd);
+  const plugins = await selectPlugins(config, overrides.catalog ?? BUILTIN_PLUGINS, overrides.configDir, overrides.cwd ?? process.cwd());
   const container = new Container({ defaultScope: 'Singleton' });
-  container.bind(HostConfig).toConstantValue(config);
+  container.bind(HostConfig).toConstantValue(overrides.configDir !== undefined && config.configDir === undefined ? { ...config, configDir: overrides.configDir } : config);
   container.bind(Logger).toConstantValue(overrides.logger ?? silentLogger);
   container.bind(Clock).toConstantValue(overrides.clock ?? systemClock);
   container.bind(Host).toSelf();
@@ -68,30 +77,62 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
   container.bind(HostService).toService(CertificateRenewal);
   container.bind(ConnectionDiagnostics).toSelf();
 
-  await container.loadAsync(...plugins.map((p) => p.module));
-  for (const [key, service, name] of SINGLE_SLOT_SERVICES) {
-    if (!container.isBound(service)) throw new HostError('plugin-invalid', `plugins.${key}: "${config.plugins[key]}" did not bind ${name}.`);
-  }
-  for (const plugin of plugins) {
+  for (const { plugin, configKey } of plugins) await checkBindings(plugin, configKey);
+  await container.loadAsync(...plugins.map((p) => p.plugin.module));
+  for (const { plugin } of plugins) {
     const missing = (plugin.requires ?? []).filter((id) => !container.isBound(id));
     if (missing.length > 0) {
-      throw new HostError('plugin-invalid', `Plugin "${plugin.id}" needs ${missing.map((s) => s.description).join(', ')}, which no selected plugin provides.`);
+      throw new HostError('plugin-invalid', `Plugin "${plugin.id}" needs ${missing.map(tokenName).join(', ')}, which no selected plugin provides.`);
     }
   }
   if (overrides.modules?.length) await container.loadAsync(...overrides.modules);
-  return { container, host: container.get(Host), plugins };
+  return { container, host: container.get(Host), plugins: plugins.map((p) => p.plugin) };
 }
 
-async function selectPlugins(config: HostConfig, catalog: readonly PluginDescriptor[], cwd?: string): Promise<PluginDescriptor[]> {
-  const selected: PluginDescriptor[] = [];
+/**
+ * No silent plugins: loads the plugin's module alone into a probe container and checks that it binds
+ * the contract of its slot and no other slot's contract. A plugin whose binding meets nothing (a
+ * different token, or none) would otherwise be listed and never called.
+ */
+async function checkBindings(plugin: PluginDescriptor, configKey: string): Promise<void> {
+  const probe = new Container();
+  try {
+    await probe.loadAsync(plugin.module);
+  } catch (error) {
+    throw new HostError('plugin-invalid', `${configKey}: plugin "${plugin.id}" failed while binding its services: ${String(error)}`, { cause: error });
+  }
+  const expected = SLOT_CONTRACTS[plugin.kind];
+  const bound = CONTRACTS.filter((token) => probe.isBound(token));
+  const foreign = bound.filter((token) => token !== expected && token !== HostService);
+  if (bound.includes(expected) && foreign.length === 0) return;
+  const found = bound.length > 0 ? `it binds ${bound.map(tokenName).join(', ')}` : 'it binds none of the host contracts';
+  throw new HostError(
+    'plugin-invalid',
+    `${configKey}: ${plugin.kind} plugin "${plugin.id}" must bind ${tokenName(expected)} and no other slot's contract, but ${found}. ` +
+      `Bind it with bind(${tokenName(expected)}).toService(YourClass), importing ${tokenName(expected)} from 'sonarhost/plugin-api'.`,
+  );
+}
+
+function tokenName(token: symbol): string {
+  return (token.description ?? String(token)).replace(/^sonarhost\./, '');
+}
+
+interface SelectedPlugin {
+  plugin: PluginDescriptor;
+  configKey: string;
+}
+
+async function selectPlugins(config: HostConfig, catalog: readonly PluginDescriptor[], configDir: string | undefined, cwd: string): Promise<SelectedPlugin[]> {
+  const bases = pluginBases(configDir, cwd);
+  const selected: SelectedPlugin[] = [];
   for (const [key, kind] of SLOTS) {
     const value = config.plugins[key];
     const entries = Array.isArray(value) ? value : [value];
     for (const [index, specifier] of entries.entries()) {
       const configKey = Array.isArray(value) ? `plugins.${key}[${index}]` : `plugins.${key}`;
-      const plugin = await resolvePlugin(specifier, kind, configKey, catalog, cwd);
-      if (selected.some((p) => p.id === plugin.id)) throw new HostError('config-invalid', `${configKey}: plugin "${plugin.id}" is selected twice.`);
-      selected.push(plugin);
+      const plugin = await resolvePlugin(specifier, kind, configKey, catalog, bases);
+      if (selected.some((p) => p.plugin.id === plugin.id)) throw new HostError('config-invalid', `${configKey}: plugin "${plugin.id}" is selected twice.`);
+      selected.push({ plugin, configKey });
     }
   }
   return selected;

@@ -1,49 +1,110 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HostError, describeError } from '../core/host-error.js';
-import { type PluginDescriptor, type PluginKind, descriptorProblems } from '../core/plugin-descriptor.js';
+import { type PluginDescriptor, type PluginKind, apiVersionProblem, descriptorProblems } from '../core/plugin-descriptor.js';
+
+/** Where sonarhost itself is installed: the last place a package name is looked up. */
+const OWN_FOLDER = fileURLToPath(new URL('.', import.meta.url));
+/** The root of this sonarhost install: a module below it is built with this host, so its version is ours. */
+const OWN_ROOT = new URL('../../../', import.meta.url).href;
+
+/** A folder package names are resolved from, and why it is on the list (for error messages). */
+export interface PluginBase {
+  folder: string;
+  label: string;
+}
 
 /**
- * Turns a config entry into a plugin descriptor: a built-in id, or a module (absolute path or package
- * name) whose `default` or `plugin` export is a descriptor. Every failure is a config error that says
- * which entry, what was wrong and what a plugin module must export.
+ * The folders a package-name plugin is resolved from, in order: the config file's folder (where a user
+ * keeps the config, its package.json usually sits), the working folder, then sonarhost's own install.
+ */
+export function pluginBases(configDir: string | undefined, cwd: string): PluginBase[] {
+  const bases: PluginBase[] = [];
+  if (configDir !== undefined) bases.push({ folder: configDir, label: "the config file's folder" });
+  bases.push({ folder: cwd, label: 'the working folder' }, { folder: OWN_FOLDER, label: "sonarhost's own install" });
+  return bases.filter((b, i) => bases.findIndex((o) => o.folder === b.folder) === i);
+}
+
+/**
+ * Turns a config entry into a plugin descriptor: a built-in id, a path, or an installed package (bare,
+ * scoped or a sub-path) whose `default` or `plugin` export is a descriptor. Every failure is an error
+ * that says which entry, what was wrong and what to do.
  */
 export async function resolvePlugin(
   specifier: string,
   expectedKind: PluginKind,
   configKey: string,
   catalog: readonly PluginDescriptor[],
-  cwd = process.cwd(),
+  bases: readonly PluginBase[] = pluginBases(undefined, process.cwd()),
 ): Promise<PluginDescriptor> {
   const builtin = catalog.find((p) => p.id === specifier);
   if (builtin) return checkKind(builtin, expectedKind, configKey, specifier);
 
-  if (!isAbsolute(specifier) && !looksLikePackage(specifier)) {
-    const ids = catalog.filter((p) => p.kind === expectedKind).map((p) => p.id);
-    throw new HostError(
-      'config-invalid',
-      `${configKey}: "${specifier}" is not a built-in ${expectedKind} plugin (${ids.length ? `built-in: ${ids.join(', ')}` : 'there is no built-in one'}) ` +
-        'nor a module path. Use a built-in id, a path starting with ./ or /, or an installed package name.',
-    );
-  }
-
+  const url = locateModule(specifier, expectedKind, configKey, catalog, bases);
   let exports: Record<string, unknown>;
   try {
-    exports = (await import(moduleUrl(specifier, cwd))) as Record<string, unknown>;
+    exports = (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    throw new HostError('plugin-invalid', `${configKey}: cannot load plugin module "${specifier}": ${describeError(error)}`, { cause: error });
+    throw new HostError('plugin-invalid', `${configKey}: cannot load plugin module "${specifier}" (${fileURLToPath(url)}): ${describeError(error)}`, { cause: error });
   }
-  const candidate = exports.default ?? exports.plugin;
+  const candidate = descriptorExport(exports);
   const problems = descriptorProblems(candidate);
   if (problems.length > 0) {
     throw new HostError(
       'plugin-invalid',
       `${configKey}: "${specifier}" does not export a valid plugin descriptor (as \`default\` or \`plugin\`): ${problems.join('; ')}. ` +
-        'A plugin exports { id, kind, description, module: new ContainerModule(...), requires? }.',
+        "A plugin exports definePlugin({ id, kind, description, module: new ContainerModule(...), requires? }) from 'sonarhost/plugin-api'.",
     );
   }
-  return checkKind(candidate as PluginDescriptor, expectedKind, configKey, specifier);
+  const plugin = candidate as PluginDescriptor;
+  const ownModule = url.startsWith(OWN_ROOT) && !url.slice(OWN_ROOT.length).includes('node_modules/');
+  const versionProblem = ownModule && plugin.apiVersion === undefined ? undefined : apiVersionProblem(plugin.apiVersion);
+  if (versionProblem) throw new HostError('plugin-invalid', `${configKey}: plugin "${plugin.id}" ("${specifier}") cannot be loaded: ${versionProblem}.`);
+  return checkKind(plugin, expectedKind, configKey, specifier);
+}
+
+function descriptorExport(exports: Record<string, unknown>): unknown {
+  const candidate = exports.default ?? exports.plugin;
+  // A CommonJS plugin compiled from TypeScript arrives as { default: { default: descriptor } }.
+  if (descriptorProblems(candidate).length > 0 && typeof candidate === 'object' && candidate !== null) {
+    const inner = (candidate as Record<string, unknown>).default ?? (candidate as Record<string, unknown>).plugin;
+    if (inner !== undefined && descriptorProblems(inner).length === 0) return inner;
+  }
+  return candidate;
+}
+
+function locateModule(specifier: string, kind: PluginKind, configKey: string, catalog: readonly PluginDescriptor[], bases: readonly PluginBase[]): string {
+  if (isAbsolute(specifier) || specifier.startsWith('./') || specifier.startsWith('../')) {
+    const file = resolve(bases[0]!.folder, specifier);
+    if (!existsSync(file)) throw new HostError('plugin-invalid', `${configKey}: cannot load plugin module "${specifier}": ${file} does not exist.`);
+    return pathToFileURL(file).href;
+  }
+  const looked: string[] = [];
+  const seen = new Set<string>();
+  for (const base of bases) {
+    const require = createRequire(join(base.folder, 'noop.js'));
+    try {
+      return pathToFileURL(require.resolve(specifier)).href;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Found but unusable (its package.json does not export that path): say so instead of looking on.
+      if (code !== 'MODULE_NOT_FOUND') {
+        throw new HostError('plugin-invalid', `${configKey}: package "${specifier}" was found from ${base.label} (${base.folder}) but cannot be resolved: ${describeError(error)}`, { cause: error });
+      }
+      const folders = (require.resolve.paths(specifier) ?? []).filter((f) => f.endsWith('node_modules') && !seen.has(f));
+      folders.forEach((f) => seen.add(f));
+      if (folders.length > 0) looked.push(`from ${base.label}: ${folders.join(', ')}`);
+    }
+  }
+  const ids = catalog.filter((p) => p.kind === kind).map((p) => p.id);
+  throw new HostError(
+    'config-invalid',
+    `${configKey}: "${specifier}" is not a built-in ${kind} plugin (${ids.length ? `built-in: ${ids.join(', ')}` : 'there is no built-in one'}) ` +
+      `nor an installed package. Looked for the package in ${looked.join('; ')}. ` +
+      'Install it (npm install <package>) next to the config file, or use a built-in id or a path starting with ./ or /.',
+  );
 }
 
 function checkKind(plugin: PluginDescriptor, expected: PluginKind, configKey: string, specifier: string): PluginDescriptor {
@@ -51,19 +112,4 @@ function checkKind(plugin: PluginDescriptor, expected: PluginKind, configKey: st
     throw new HostError('plugin-invalid', `${configKey}: "${specifier}" is a ${plugin.kind} plugin, but this entry takes a ${expected} plugin.`);
   }
   return plugin;
-}
-
-function looksLikePackage(specifier: string): boolean {
-  // Built-in ids are plain words; packages are scoped (@scope/name) or name a sub-path (name/sub).
-  return specifier.startsWith('@') || specifier.includes('/');
-}
-
-function moduleUrl(specifier: string, cwd: string): string {
-  if (isAbsolute(specifier)) return pathToFileURL(specifier).href;
-  try {
-    // Resolve packages from the user's project first, then from sonarhost's own dependencies.
-    return pathToFileURL(createRequire(join(cwd, 'noop.js')).resolve(specifier)).href;
-  } catch {
-    return specifier;
-  }
 }

@@ -11,8 +11,8 @@ import { eventually } from '../helpers/test-host.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The launcher is plain JavaScript (it must run before anything is compiled), so it is loaded untyped. */
-async function launcher(): Promise<{ staleSource: (root: string, dirs?: string[]) => string | undefined }> {
-  return (await import(pathToFileURL(join(ROOT, 'scripts', 'build-if-stale.js')).href)) as { staleSource: (root: string, dirs?: string[]) => string | undefined };
+async function launcher(): Promise<{ staleSource: (root: string, patterns?: string[]) => string | undefined }> {
+  return (await import(pathToFileURL(join(ROOT, 'scripts', 'build-if-stale.js')).href)) as { staleSource: (root: string, patterns?: string[]) => string | undefined };
 }
 
 /** Every process below `pid`, read from /proc (ps is not always installed). */
@@ -77,13 +77,14 @@ describe('npm start', () => {
     await mkdir(join(dir, 'dist', 'src', 'cli'), { recursive: true });
     await writeFile(join(dir, 'tsconfig.json'), '{}');
     await writeFile(join(dir, 'src', 'cli', 'main.ts'), '');
-    assert.equal(staleSource(dir, ['src']), join('src', 'cli', 'main.ts'), 'no output yet');
+    assert.equal(staleSource(dir, ['src/**/*.ts']), join('src', 'cli', 'main.ts'), 'no output yet');
     await writeFile(join(dir, 'dist', 'src', 'cli', 'main.js'), '');
     const past = new Date(Date.now() - 60_000);
     await utimes(join(dir, 'tsconfig.json'), past, past);
     await utimes(join(dir, 'src', 'cli', 'main.ts'), past, past);
-    assert.equal(staleSource(dir, ['src']), undefined, 'output newer than its source');
+    assert.equal(staleSource(dir, ['src/**/*.ts']), undefined, 'output newer than its source');
     await utimes(join(dir, 'src', 'cli', 'main.ts'), new Date(), new Date(Date.now() + 5000));
-    assert.equal(staleSource(dir, ['src']), join('src', 'cli', 'main.ts'), 'source edited after the build');
+    assert.equal(staleSource(dir, ['src/**/*.ts']), join('src', 'cli', 'main.ts'), 'source edited after the build');
+    assert.equal(staleSource(dir, ['src/*.ts']), undefined, 'a top-level pattern does not look into subfolders (example packages build themselves)');
   });
 });

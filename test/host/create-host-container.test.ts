@@ -49,7 +49,7 @@ describe('createHostContainer', () => {
     ['an unknown built-in id', (c) => (c.plugins.certificateStore = 'keychain'), 'config-invalid', /plugins\.certificateStore: "keychain" is not a built-in certificate-store plugin \(built-in: file-certificate-store\)/],
     ['a module without a descriptor', (c) => (c.plugins.certificateStore = join(fixtures, 'not-a-plugin.js')), 'plugin-invalid', /does not export a valid plugin descriptor \(as `default` or `plugin`\): it is not an object/],
     ['a module that does not exist', (c) => (c.plugins.certificateStore = join(fixtures, 'nope.js')), 'plugin-invalid', /cannot load plugin module/],
-    ['a certificate-store plugin that binds no CertificateStore', (c) => (c.plugins.certificateStore = join(fixtures, 'binds-nothing.js')), 'plugin-invalid', /binds-nothing.* did not bind CertificateStore/],
+    ['a certificate-store plugin that binds no CertificateStore', (c) => (c.plugins.certificateStore = join(fixtures, 'binds-nothing.js')), 'plugin-invalid', /plugins\.certificateStore: certificate-store plugin "binds-nothing" must bind CertificateStore .*but it binds none of the host contracts/],
     ['a plugin of the wrong kind', (c) => (c.plugins.deviceTransports = ['file-certificate-store']), 'plugin-invalid', /is a certificate-store plugin, but this entry takes a device-transport plugin/],
   ];
   for (const [name, change, kind, pattern] of refusals) {

@@ -1,21 +1,31 @@
 /**
- * Example connection handler, loaded by path from a config file: records connections and the events
- * of the plugins it claims as JSON lines in a file (`pluginOptions["event-recorder"]`: `file`, and
+ * A connection handler that records connections and the events of the plugins it claims as JSON
+ * lines (`pluginOptions["event-recorder"]`: `file`, relative to the config file's folder, and
  * optionally `plugins`, the plugin ids to claim; all by default). Claiming a background plugin also
  * makes the host send it `init`, so its events start flowing.
- *
- * Outside this repository, import from 'sonarhost/plugin-api' instead of '../src/core/plugin-api.js'.
  */
 import { appendFile } from 'node:fs/promises';
-import { ContainerModule, inject, injectable } from 'inversify';
-import { type AppClient, ConnectionHandler, HostConfig, Logger, type PluginDescriptor, type PluginEvent } from '../src/core/plugin-api.js';
+import { resolve } from 'node:path';
+import {
+  type AppClient,
+  ConnectionHandler,
+  ContainerModule,
+  HostConfig,
+  Logger,
+  type PluginEvent,
+  definePlugin,
+  inject,
+  injectable,
+} from 'sonarhost/plugin-api';
 
 const ID = 'event-recorder';
+const DEFAULT_FILE = 'sonarhost-events.jsonl';
 
 @injectable()
-class EventRecorder implements ConnectionHandler {
+export class EventRecorder implements ConnectionHandler {
   readonly id = ID;
-  private readonly file: string;
+  /** Where the records go: next to the config file (or in the working folder when there is none). */
+  readonly file: string;
   private readonly plugins: string[] | undefined;
   private writing: Promise<unknown> = Promise.resolve();
 
@@ -24,7 +34,7 @@ class EventRecorder implements ConnectionHandler {
     @inject(Logger) private readonly log: Logger,
   ) {
     const options = config.pluginOptions[ID] ?? {};
-    this.file = typeof options.file === 'string' ? options.file : 'sonarhost-events.jsonl';
+    this.file = resolve(config.configDir ?? process.cwd(), typeof options.file === 'string' ? options.file : DEFAULT_FILE);
     this.plugins = Array.isArray(options.plugins) ? options.plugins.filter((p): p is string => typeof p === 'string') : undefined;
   }
 
@@ -51,7 +61,7 @@ class EventRecorder implements ConnectionHandler {
   }
 }
 
-const plugin: PluginDescriptor = {
+export default definePlugin({
   id: ID,
   kind: 'connection-handler',
   description: 'records connections and plugin events as JSON lines',
@@ -59,7 +69,5 @@ const plugin: PluginDescriptor = {
     bind(EventRecorder).toSelf().inSingletonScope();
     bind(ConnectionHandler).toService(EventRecorder);
   }),
-  requires: [HostConfig],
-};
-
-export default plugin;
+  requires: [HostConfig, Logger],
+});
