@@ -4,7 +4,7 @@
  *
  *   node dist/examples/demo-app.js [--host 127.0.0.1] [--ports 8089,8088] [--state-dir DIR]
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -14,7 +14,10 @@ const { values } = parseArgs({
   options: { host: { type: 'string', default: '127.0.0.1' }, ports: { type: 'string', default: process.env.FLIPPER_PORTS ?? '8089,8088' }, 'state-dir': { type: 'string' } },
 });
 const [insecure, secure] = values.ports!.split(',').map(Number);
-const stateDir = values['state-dir'] ?? join(await mkdtemp(join(tmpdir(), 'sonarhost-demo-')), 'sonar');
+// Without --state-dir the demo is a fresh install each run (a new key, a new exchange), in a temporary
+// folder removed when it stops.
+const tempRoot = values['state-dir'] === undefined ? await mkdtemp(join(tmpdir(), 'sonarhost-demo-')) : undefined;
+const stateDir = values['state-dir'] ?? join(tempRoot!, 'sonar');
 
 let ticks: NodeJS.Timeout | undefined;
 const counter: ClientPlugin = {
@@ -47,11 +50,24 @@ const client = new FlipperClient({
   plugins: [counter],
 });
 client.on('state', (state: string) => console.log(`[demo] ${state}`));
-client.on('exchanged', ({ deviceId }: { deviceId: unknown }) => console.log(`[demo] certificates received (deviceId ${JSON.stringify(deviceId)}) in ${stateDir}`));
+// Desktop apps get the empty device id: the device is the computer the host runs on.
+const deviceName = (deviceId: unknown) => (deviceId === '' ? 'this computer' : `device ${JSON.stringify(deviceId)}`);
+client.on('exchanged', ({ deviceId }: { deviceId: unknown }) => console.log(`[demo] certificates received for ${deviceName(deviceId)}, in ${stateDir}`));
 client.on('hostRequest', (method: string) => console.log(`[demo] host called ${method}`));
 client.on('problem', (message: string) => console.log(`[demo] ${message}`));
 client.start();
 
-const stop = () => void client.stop().then(() => process.exit(0));
+let stopping = false;
+const stop = () => {
+  if (stopping) return;
+  stopping = true;
+  void client
+    .stop()
+    .then(() => (tempRoot === undefined ? undefined : rm(tempRoot, { recursive: true, force: true })))
+    .then(() => process.exit(0), (error: unknown) => {
+      console.error(`[demo] ${String(error)}`);
+      process.exit(1);
+    });
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

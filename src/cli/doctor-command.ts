@@ -6,12 +6,14 @@ import { type HealthCheck } from '../core/health-check.js';
 import { type HostConfig } from '../core/host-config.js';
 import { describeError } from '../core/host-error.js';
 import { createHostContainer } from '../host/create-host-container.js';
+import { type RunningHost, findRunningHost } from './doctor-running-host.js';
 import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
 export const DOCTOR_HELP = `Usage: sonarhost doctor [options]
 
-Checks, without changing anything: that the ports are free, the certificate folder and the
-expiry of its certificates, adb and its server, the iOS simulator folder. Each line says ok,
+Checks, without changing anything: that the ports are free (or held by a sonarhost that is
+already running, found through its API), the certificate folder and the expiry of its
+certificates, adb and its server, the iOS simulator folder. Each line says ok,
 warn or fail, and how to fix what is not ok. Exits 1 when something fails.
 
 Options:
@@ -52,27 +54,82 @@ async function safely(name: string, run: () => Promise<HealthCheck[]>): Promise<
   }
 }
 
-async function portChecks(config: HostConfig): Promise<HealthCheck[]> {
-  const ports: Array<[string, number, string]> = [
-    ['RSocket insecure', config.ports.insecure, 'FLIPPER_PORTS or --ports'],
-    ['RSocket secure', config.ports.secure, 'FLIPPER_PORTS or --ports'],
+interface PortToCheck {
+  name: string;
+  port: number;
+  hosts: string[];
+  /** The flag, variable and config key that move this port. */
+  move: string;
+}
+
+function portsToCheck(config: HostConfig): PortToCheck[] {
+  const rsocket = 'with --ports INSECURE,SECURE (or FLIPPER_PORTS, or "ports" in the config file)';
+  const webSocket = (key: string) => `with --alt-ports INSECURE,SECURE (or FLIPPER_ALT_PORTS, or "webSocket.${key}" in the config file; false turns it off)`;
+  const ports: PortToCheck[] = [
+    { name: 'RSocket insecure', port: config.ports.insecure, hosts: config.host, move: rsocket },
+    { name: 'RSocket secure', port: config.ports.secure, hosts: config.host, move: rsocket },
   ];
   const ws = config.webSocket;
-  if (ws.insecure !== false) ports.push(['WebSocket insecure', ws.insecure, 'FLIPPER_ALT_PORTS or --alt-ports']);
-  if (ws.secure !== false) ports.push(['WebSocket secure', ws.secure, 'FLIPPER_ALT_PORTS or --alt-ports']);
-  if (ws.browser !== false) ports.push(['WebSocket browser', ws.browser, 'FLIPPER_BROWSER_PORT or --browser-port']);
+  if (ws.insecure !== false) ports.push({ name: 'WebSocket insecure', port: ws.insecure, hosts: config.host, move: webSocket('insecure') });
+  if (ws.secure !== false) ports.push({ name: 'WebSocket secure', port: ws.secure, hosts: config.host, move: webSocket('secure') });
+  if (ws.browser !== false) {
+    ports.push({ name: 'WebSocket browser', port: ws.browser, hosts: config.host, move: 'with --browser-port PORT (or FLIPPER_BROWSER_PORT, or "webSocket.browser" in the config file; false turns it off)' });
+  }
+  if (config.api.port !== false && config.plugins.services.includes('http-api')) {
+    // The API listens on IPv4 loopback only, whatever the bind addresses.
+    ports.push({ name: 'HTTP API', port: config.api.port, hosts: ['127.0.0.1'], move: 'with --api-port PORT or --api-port off (or SONARHOST_API_PORT, or "api.port" in the config file)' });
+  }
+  return ports;
+}
+
+/**
+ * One line per port and address, except when a sonarhost already answers on its API: the ports it holds
+ * are then reported once, as its own, instead of as conflicts.
+ */
+async function portChecks(config: HostConfig): Promise<HealthCheck[]> {
+  const running = await findRunningHost(config);
   const checks: HealthCheck[] = [];
-  for (const [name, port, move] of ports) {
-    for (const host of config.host) {
+  const busy: string[] = [];
+  for (const { name, port, hosts, move } of portsToCheck(config)) {
+    for (const host of hosts) {
       const problem = await tryListen(port, host);
+      if (problem === 'in use' && running) {
+        if (!busy.includes(String(port))) busy.push(String(port));
+        continue;
+      }
       checks.push(
         problem === undefined
           ? { name: `port ${port} (${name})`, status: 'ok', detail: `free on ${host}` }
           : problem === 'unavailable'
             ? { name: `port ${port} (${name})`, status: 'warn', detail: `${host} does not exist on this machine`, fix: 'sonarhost serves the other addresses; or choose --host' }
-            : { name: `port ${port} (${name})`, status: 'fail', detail: `${problem} on ${host}`, fix: `stop the program using it, or move sonarhost with ${move}` },
+            : { name: `port ${port} (${name})`, status: 'fail', detail: `${problem} on ${host}`, fix: `stop the program using it, or move sonarhost's ${name} port ${move}` },
       );
     }
+  }
+  if (running) checks.unshift(...runningHostChecks(running, busy));
+  return checks;
+}
+
+function runningHostChecks(running: RunningHost, busy: string[]): HealthCheck[] {
+  const facts = [
+    running.pid !== undefined ? `pid ${running.pid}` : undefined,
+    running.version !== undefined ? `version ${running.version}` : undefined,
+    running.startedAt !== undefined ? `since ${running.startedAt}` : undefined,
+    running.clients !== undefined ? `${running.clients} client${running.clients === 1 ? '' : 's'}` : undefined,
+  ].filter((f) => f !== undefined);
+  const second = 'to run another host beside it, give it other ports: --ports, --alt-ports, --browser-port, --api-port (or FLIPPER_PORTS, FLIPPER_ALT_PORTS, FLIPPER_BROWSER_PORT, SONARHOST_API_PORT)';
+  const checks: HealthCheck[] = running.sameCertDir
+    ? [{ name: 'sonarhost', status: 'ok', detail: `already running${facts.length > 0 ? ` (${facts.join(', ')})` : ''}, API at ${running.url}/`, fix: second }]
+    : [
+        {
+          name: 'sonarhost',
+          status: 'fail',
+          detail: `another sonarhost answers at ${running.url}/, with a different certificate folder (it refused the token of this one)`,
+          fix: `stop it, or point at its folder with --cert-dir; or ${second}`,
+        },
+      ];
+  if (busy.length > 0) {
+    checks.push({ name: `ports ${busy.join(', ')}`, status: running.sameCertDir ? 'ok' : 'fail', detail: 'in use by that sonarhost', fix: second });
   }
   return checks;
 }

@@ -39,7 +39,7 @@ export interface FlipperClientOptions {
 
 export type ClientState = 'idle' | 'exchanging' | 'connecting' | 'connected' | 'stopped';
 
-/** Errors that mean "nobody is listening there": retried without counting as a failed attempt (doc §8). */
+/** Errors that mean "nobody is listening there": retried without counting as a failed attempt (docs/protocol-rsocket.md, "How the SDKs retry"). */
 const PORT_CLOSED = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE']);
 
 /**

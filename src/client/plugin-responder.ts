@@ -3,7 +3,7 @@ import { type ClientPlugin, type PluginConnection, PluginError } from './client-
 export type SdkAnswer = { success: unknown } | { error: Record<string, unknown> };
 
 /**
- * Answers the host's plugin-protocol calls with the SDKs' success and error shapes (doc §7.5).
+ * Answers the host's plugin-protocol calls with the SDKs' success and error shapes (docs/protocol-rsocket.md, "How the SDKs answer").
  * Plugins are "connected" by `init` and disconnected by `deinit`; `execute` reaches only connected ones.
  */
 export class PluginResponder {

@@ -49,7 +49,7 @@ export function connectTcp(host: string, port: number): () => net.Socket {
 }
 
 export function connectTls(host: string, port: number, material: { key: string; cert: string; ca: string }): () => net.Socket {
-  // The SDKs check the chain against sonarCA.crt but not the host name (doc §1).
+  // The SDKs check the chain against sonarCA.crt but not the host name (docs/protocol-rsocket.md, "Ports and TLS").
   return () => tls.connect({ host, port, key: material.key, cert: material.cert, ca: material.ca, rejectUnauthorized: true, checkServerIdentity: () => undefined });
 }
 

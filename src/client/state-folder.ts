@@ -2,7 +2,7 @@ import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 
-/** The SDKs' file names inside `<private app dir>/sonar/` (doc §5.2). */
+/** The SDKs' file names inside `<private app dir>/sonar/` (docs/protocol-rsocket.md, "The app's state folder"). */
 export const STATE_FILES = {
   csr: 'app.csr',
   privateKey: 'privateKey.pem',

@@ -10,7 +10,7 @@ async function open(url: string, options: ConstructorParameters<typeof WebSocket
   return socket;
 }
 
-/** The WebSocket-era exchange: the first message received after `signCertificate` is the answer (WebSocket doc §4.1). */
+/** The WebSocket-era exchange: the first message received after `signCertificate` is the answer (docs/protocol-websocket.md, "Certificate exchange"). */
 export async function openWebSocketExchange(host: string, port: number, query: string): Promise<ExchangeLink> {
   const socket = await open(`ws://${host}:${port}?${query}`);
   return {

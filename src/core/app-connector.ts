@@ -108,7 +108,7 @@ export class AppConnector {
     // Let the transport finish handing over the connection (and report an immediate close) before registering.
     await Promise.resolve();
     const query = { ...request.query };
-    // Upstream marks old Android SDKs in the app name (protocol doc §3.1).
+    // Upstream marks old Android SDKs in the app name (docs/protocol-rsocket.md, "Secure connection").
     if (query.os === 'Android' && query.sdkVersion < 3) query.app = `${query.app} (Outdated SDK)`;
     const resolvers = (this.deviceTransports ?? []).filter((t) => t.resolveSecureDeviceId);
     if (request.csr !== undefined && request.csrPath !== undefined && resolvers.length > 0) {
@@ -130,5 +130,6 @@ export class AppConnector {
     adopt(session);
     if (session.isClosed) return;
     await this.registry.connect(session);
+    if (!session.isClosed) this.diagnostics.sessionEstablished(request.query);
   }
 }

@@ -14,7 +14,7 @@ export interface AppSessionEvents {
 }
 
 /**
- * One registered app connection speaking the plugin protocol (doc §7.4–7.6), independent of the
+ * One registered app connection speaking the plugin protocol (docs/protocol-rsocket.md, "Plugin protocol"), independent of the
  * transport. sdk_version ≥ 1 uses request/response; older SDKs get requests as fire-and-forget with an
  * `id` and answer the same way.
  */
@@ -100,7 +100,7 @@ export class AppSession implements AppClient {
     this.send({ method: 'deinit', params: { plugin } });
   }
 
-  /** A fire-and-forget message from the app (doc §7.6). Malformed ones are logged, never fatal: this never throws. */
+  /** A fire-and-forget message from the app (docs/protocol-rsocket.md, "App → host messages"). Malformed ones are logged, never fatal: this never throws. */
   receive(text: unknown): void {
     try {
       this.handleMessage(text);

@@ -36,6 +36,14 @@ export interface LoadedConfig {
 
 const FILE_KEYS = ['host', 'ports', 'webSocket', 'api', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions'] as const;
 const PLUGIN_LIST_KEYS = ['transports', 'deviceTransports', 'connectionHandlers', 'services'] as const;
+/** webSocket's ports are set separately (--alt-ports sets two, --browser-port the third), so each has its origin. */
+const WEB_SOCKET_KEYS = ['webSocket.insecure', 'webSocket.secure', 'webSocket.browser'] as const;
+
+/** Every source that set part of a value, e.g. "flag --alt-ports, flag --browser-port"; "default" when none did. */
+function combinedOrigin(parts: ConfigOrigin[]): ConfigOrigin {
+  const set = [...new Set(parts.filter((o) => o !== 'default'))];
+  return set.length === 0 ? 'default' : (set.join(', ') as ConfigOrigin);
+}
 
 /**
  * Builds the effective config: defaults < config file < environment < flags. The file is
@@ -45,7 +53,7 @@ const PLUGIN_LIST_KEYS = ['transports', 'deviceTransports', 'connectionHandlers'
 export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<LoadedConfig> {
   const config = defaultConfig();
   const origins: Record<string, ConfigOrigin> = {};
-  for (const key of ['host', 'ports', 'webSocket', 'api', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions']) origins[key] = 'default';
+  for (const key of ['host', 'ports', 'webSocket', 'api', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions', ...WEB_SOCKET_KEYS]) origins[key] = 'default';
 
   const explicit = flags.config ?? (env.SONARHOST_CONFIG || undefined);
   const file = explicit !== undefined ? resolvePath(explicit, cwd) : resolve(cwd, DEFAULT_CONFIG_FILE);
@@ -59,11 +67,11 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
   if (env.FLIPPER_ALT_PORTS !== undefined && env.FLIPPER_ALT_PORTS !== '') {
     const pair = parsePortPair(env.FLIPPER_ALT_PORTS, 'FLIPPER_ALT_PORTS', 'environment');
     config.webSocket = { ...config.webSocket, ...pair };
-    origins.webSocket = 'env FLIPPER_ALT_PORTS';
+    origins['webSocket.insecure'] = origins['webSocket.secure'] = 'env FLIPPER_ALT_PORTS';
   }
   if (env.FLIPPER_BROWSER_PORT !== undefined && env.FLIPPER_BROWSER_PORT !== '') {
     config.webSocket = { ...config.webSocket, browser: parsePort(env.FLIPPER_BROWSER_PORT, 'FLIPPER_BROWSER_PORT', 'environment') };
-    origins.webSocket = 'env FLIPPER_BROWSER_PORT';
+    origins['webSocket.browser'] = 'env FLIPPER_BROWSER_PORT';
   }
   if (env.SONARHOST_API_PORT) {
     config.api = { port: env.SONARHOST_API_PORT === 'off' ? false : parsePort(env.SONARHOST_API_PORT, 'SONARHOST_API_PORT', 'environment') };
@@ -88,11 +96,11 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
   }
   if (flags.altPorts !== undefined) {
     config.webSocket = { ...config.webSocket, ...parsePortPair(flags.altPorts, '--alt-ports', 'the command line') };
-    origins.webSocket = 'flag --alt-ports';
+    origins['webSocket.insecure'] = origins['webSocket.secure'] = 'flag --alt-ports';
   }
   if (flags.browserPort !== undefined) {
     config.webSocket = { ...config.webSocket, browser: parsePort(flags.browserPort, '--browser-port', 'the command line') };
-    origins.webSocket = 'flag --browser-port';
+    origins['webSocket.browser'] = 'flag --browser-port';
   }
   if (flags.apiPort !== undefined) {
     config.api = { port: flags.apiPort === 'off' ? false : parsePort(flags.apiPort, '--api-port', 'the command line') };
@@ -110,6 +118,7 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
     config.logLevel = parseLogLevel(flags.logLevel, '--log-level', 'the command line');
     origins.logLevel = 'flag --log-level';
   }
+  origins.webSocket = combinedOrigin(WEB_SOCKET_KEYS.map((key) => origins[key]!));
   return { config, origins, file: raw !== undefined ? file : undefined };
 }
 
@@ -160,8 +169,8 @@ function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, ra
       const value = raw.webSocket[key];
       if (value === undefined) continue;
       config.webSocket[key] = value === false ? false : parsePort(value, `webSocket.${key}`, origin);
+      origins[`webSocket.${key}`] = origin;
     }
-    origins.webSocket = origin;
   }
   if (raw.api !== undefined) {
     if (!isObject(raw.api) || Object.keys(raw.api).some((k) => k !== 'port')) throw configError('api', origin, '{"port": <port or false>}', raw.api);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -37,5 +38,27 @@ describe('the demo app example', () => {
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
+  });
+
+  it('run twice in a row from a temporary folder: says "this computer", leaves nothing behind, and is not a connection loop', async () => {
+    const tmp = join(dir, 'tmp');
+    await mkdir(tmp);
+    for (let run = 1; run <= 2; run++) {
+      const child = spawn(process.execPath, [DEMO, '--ports', `${host.ports.insecure},${host.ports.secure}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: tmp } });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      try {
+        await eventually(() => host.handler.connected.length === run, `demo run ${run} to connect`);
+        await eventually(() => output.includes('certificates received'), 'the exchange line');
+        assert.match(output, /\[demo\] certificates received for this computer, in /);
+        assert.equal((await readdir(tmp)).length, 1, 'the demo works in a temporary folder while it runs');
+      } finally {
+        child.kill('SIGTERM');
+        await once(child, 'exit');
+      }
+      assert.deepEqual(await readdir(tmp), [], 'the temporary folder is removed when the demo stops');
+      await eventually(() => host.registry.list().length === 0, 'the demo to disconnect');
+    }
+    assert.deepEqual(host.logger.messages('warn').filter((m) => /Connection loop/.test(m)), []);
   });
 });

@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { freePorts } from '../helpers/free-ports.js';
-import { runCli } from '../helpers/run-cli.js';
+import { CLI_PATH, runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { eventually } from '../helpers/test-host.js';
 
 describe('sonarhost doctor and config', () => {
   let dir: string;
@@ -15,8 +17,8 @@ describe('sonarhost doctor and config', () => {
   let base: string[];
   beforeEach(async () => {
     ({ path: dir, cleanup } = await makeTempDir());
-    ports = await freePorts(5);
-    base = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4])];
+    ports = await freePorts(6);
+    base = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5])];
   });
   afterEach(() => cleanup());
 
@@ -39,8 +41,41 @@ describe('sonarhost doctor and config', () => {
     try {
       const result = await runCli(['doctor', ...base]);
       assert.equal(result.code, 1);
-      assert.match(result.stdout, new RegExp(`fail {2}port ${ports[1]} \\(RSocket secure\\): in use on 127\\.0\\.0\\.1\\n {6}fix: stop the program using it, or move sonarhost with FLIPPER_PORTS or --ports`));
+      assert.match(result.stdout, new RegExp(`fail {2}port ${ports[1]} \\(RSocket secure\\): in use on 127\\.0\\.0\\.1\\n {6}fix: stop the program using it, or move sonarhost's RSocket secure port with --ports INSECURE,SECURE \\(or FLIPPER_PORTS, or "ports" in the config file\\)`));
       assert.match(result.stdout, /fail {2}CA key: ca\.key is damaged .*\n {6}fix: restore it from a backup, or `sonarhost certs --rotate-ca --yes`/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('recognises a sonarhost already serving these ports through its API, instead of reporting each port as a conflict', async () => {
+    const host = spawn(process.execPath, [CLI_PATH, 'start', ...base], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    host.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      await eventually(() => log.includes('sonarhost is running'), `the host to start:\n${log}`, 60_000);
+      const result = await runCli(['doctor', ...base], { env: { PATH: '/nonexistent', ANDROID_HOME: '', ANDROID_SDK_ROOT: '' } });
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.match(result.stdout, new RegExp(`^ok {4}sonarhost: already running \\(.*0 clients\\), API at http://127\\.0\\.0\\.1:${ports[5]}/$`, 'm'));
+      assert.match(result.stdout, new RegExp(`^ok {4}ports ${ports.join(', ')}: in use by that sonarhost$`, 'm'));
+      assert.doesNotMatch(result.stdout, /^fail/m);
+      const json = JSON.parse((await runCli(['doctor', '--json', ...base])).stdout) as Array<{ name: string; fix?: string }>;
+      assert.match(json.find((c) => c.name === 'sonarhost')?.fix ?? '', /--ports, --alt-ports, --browser-port, --api-port/);
+    } finally {
+      host.kill('SIGTERM');
+      await once(host, 'exit');
+    }
+  });
+
+  it('fails when the API port is taken by another program, naming the flag that moves it', async () => {
+    assert.equal((await runCli(['certs', ...base])).code, 0);
+    const blocker = net.createServer((socket) => socket.destroy()).listen(ports[5], '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const result = await runCli(['doctor', ...base], { env: { PATH: '/nonexistent', ANDROID_HOME: '', ANDROID_SDK_ROOT: '' } });
+      assert.equal(result.code, 1, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+      assert.match(result.stdout, new RegExp(`fail {2}port ${ports[5]} \\(HTTP API\\): in use on 127\\.0\\.0\\.1\\n {6}fix: stop the program using it, or move sonarhost's HTTP API port with --api-port PORT or --api-port off \\(or SONARHOST_API_PORT`));
+      assert.doesNotMatch(result.stdout, /already running/);
     } finally {
       blocker.close();
     }
@@ -58,6 +93,12 @@ describe('sonarhost doctor and config', () => {
     assert.equal(origins.logLevel, `file ${join(dir, 'sonarhost.config.json')}`);
     assert.deepEqual(config.webSocket, { insecure: 7201, secure: 7202, browser: 8333 });
     assert.equal(origins.webSocket, 'env FLIPPER_ALT_PORTS');
+  });
+
+  it('names every flag that set a value', async () => {
+    const result = await runCli(['config', '--alt-ports', '7201,7202', '--browser-port', '7203'], { cwd: dir, env: { SONARHOST_CONFIG: '', FLIPPER_ALT_PORTS: '', FLIPPER_BROWSER_PORT: '' } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^webSocket = \{"insecure":7201,"secure":7202,"browser":7203\}\n {4}from flag --alt-ports, flag --browser-port$/m);
   });
 
   it('exits 1 with the key and expected form for an invalid config', async () => {

@@ -70,7 +70,7 @@ function parseObject(text: string): Record<string, unknown> | undefined {
   }
 }
 
-/** What AppSession.receive must do with a message, by the plugin protocol (doc §7.6). */
+/** What AppSession.receive must do with a message, by the plugin protocol (docs/protocol-rsocket.md, "App → host messages"). */
 function expectedOutcome(text: string): 'event' | 'refresh' | 'nothing' {
   const m = parseObject(text);
   if (m === undefined) return 'nothing';

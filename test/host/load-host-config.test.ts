@@ -51,6 +51,21 @@ describe('loadHostConfig', () => {
     assert.equal(withFlags.origins.ports, 'flag --ports');
   });
 
+  it('names every source that set part of the WebSocket ports, not only the last one', async () => {
+    const flags = await loadHostConfig({ altPorts: '7001,7002', browserPort: '7003' }, {}, dir);
+    assert.deepEqual(flags.config.webSocket, { insecure: 7001, secure: 7002, browser: 7003 });
+    assert.equal(flags.origins.webSocket, 'flag --alt-ports, flag --browser-port');
+    assert.equal(flags.origins['webSocket.browser'], 'flag --browser-port');
+
+    await writeConfig({ webSocket: { browser: false } });
+    const mixed = await loadHostConfig({}, { FLIPPER_ALT_PORTS: '7101,7102' }, dir);
+    assert.deepEqual(mixed.config.webSocket, { insecure: 7101, secure: 7102, browser: false });
+    assert.equal(mixed.origins.webSocket, `env FLIPPER_ALT_PORTS, file ${join(dir, 'sonarhost.config.json')}`);
+
+    const overridden = await loadHostConfig({ altPorts: '7201,7202' }, { FLIPPER_ALT_PORTS: '7101,7102' }, dir);
+    assert.equal(overridden.origins.webSocket, `flag --alt-ports, file ${join(dir, 'sonarhost.config.json')}`, 'a source whose values were all replaced is not named');
+  });
+
   it('reads --config and $SONARHOST_CONFIG, and requires that file to exist', async () => {
     await mkdir(join(dir, 'etc'));
     await writeConfig({ ports: { insecure: 7001 } }, 'etc/host.json');

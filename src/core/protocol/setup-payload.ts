@@ -12,8 +12,8 @@ export interface SecureSetup {
 }
 
 /**
- * The SETUP JSON of both RSocket servers. Key sets vary by SDK generation (see the protocol doc §3.1,
- * §7.1): `sdk_version`, `medium` and `device_id` may be absent. Strings are bounded so a hostile
+ * The SETUP JSON of both RSocket servers. Key sets vary by SDK generation (see docs/protocol-rsocket.md,
+ * "SETUP payload" and "Secure connection"): `sdk_version`, `medium` and `device_id` may be absent. Strings are bounded so a hostile
  * payload cannot make ids or log lines huge.
  */
 export function parseSetupQuery(data: unknown, where: string): ClientQuery {

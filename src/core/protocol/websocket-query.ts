@@ -16,7 +16,7 @@ export interface WebSocketIdentity {
 }
 
 /**
- * Identity from the upgrade URL (WebSocket doc §3): everything after the first `?`, decoded as Node's
+ * Identity from the upgrade URL (docs/protocol-websocket.md, "The app's identity"): everything after the first `?`, decoded as Node's
  * querystring does (`+` is a space); the path is ignored. `csr` is base64 of the PEM, decoded
  * tolerantly (a space stands for a `+` that lost its escaping).
  */

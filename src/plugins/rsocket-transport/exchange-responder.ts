@@ -9,7 +9,7 @@ import { parseSetupQuery } from '../../core/protocol/setup-payload.js';
 import { singleFrom } from '../../core/protocol/rsocket-single.js';
 
 /**
- * The insecure port's responder (doc §3): one SETUP with the app's identity, then `signCertificate`
+ * The insecure port's responder (docs/protocol-rsocket.md, "Certificate exchange"): one SETUP with the app's identity, then `signCertificate`
  * as REQUEST_RESPONSE (answered `{"deviceId": …}` or an ERROR frame with a readable message), or as
  * REQUEST_FNF from 2018 SDKs (processed, not answerable). Throwing here rejects the SETUP.
  */

@@ -23,7 +23,7 @@ import { type SocketAdmission, SocketTransportServer, dispatchingSocket } from '
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /**
- * The RSocket transport (doc §1–§2): a plain TCP server for the certificate exchange and a TLS server
+ * The RSocket transport (docs/protocol-rsocket.md, "Ports and TLS", "Framing"): a plain TCP server for the certificate exchange and a TLS server
  * with client certificates for the plugin protocol, on every configured bind address.
  */
 @injectable()

@@ -5,7 +5,7 @@ import { parseSecureSetup } from '../../core/protocol/setup-payload.js';
 import { RSocketAppChannel } from './rsocket-app-channel.js';
 
 /**
- * The secure port's responder (doc §7). TLS has verified the client certificate against our CA; the
+ * The secure port's responder (docs/protocol-rsocket.md, "Secure connection"). TLS has verified the client certificate against our CA; the
  * connector checks that the SETUP names the app the certificate was issued to (throwing here rejects
  * the SETUP with that message) and registers the client. The app only sends fire-and-forget frames.
  */

@@ -4,7 +4,7 @@ import { HostError } from '../../core/host-error.js';
 import { parseJsonObject } from '../../core/protocol/json-message.js';
 
 /**
- * The plugin protocol over one WebSocket (WebSocket doc §5.2): one JSON object per text frame; a
+ * The plugin protocol over one WebSocket (docs/protocol-websocket.md, "Requests, answers and events"): one JSON object per text frame; a
  * numeric `id` correlates a reply with its request, anything else from the app is a message for the
  * session. Replies with unknown ids are ignored, as upstream does.
  */

@@ -28,11 +28,11 @@ const INTERNAL_ERROR = 1011;
 const TRY_AGAIN_LATER = 1013;
 /** An upgrade (and, on 9088, the TLS handshake) that takes longer is dropped. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
-/** js-flipper in Node must send one of these Origin prefixes (WebSocket doc §7.2). */
+/** js-flipper in Node must send one of these Origin prefixes (docs/protocol-websocket.md, "Browser port"). */
 const BROWSER_ORIGINS = ['localhost:', 'http://localhost:'];
 
 /**
- * The WebSocket transport (WebSocket doc §2–§7): plain WebSocket for the certificate exchange
+ * The WebSocket transport (docs/protocol-websocket.md): plain WebSocket for the certificate exchange
  * (default 9089), WebSocket over TLS with client certificates (9088), and the browser port for
  * js-flipper (8333, Origin-checked, no certificates). The same exchange flow, client registry and
  * connection handlers as the RSocket transport.

@@ -1,0 +1,91 @@
+// Used by `npm start` and `npm run demo`: compile only what they run (src and examples, through
+// tsconfig.build.json), and only when an output is missing or older than its source, so a start after
+// `npm install` (whose `prepare` already built everything) costs no compilation at all.
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const CONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
+
+/** The sources tsconfig.build.json compiles: its `include` patterns, each "dir/*.ts" or "dir/**" + "/*.ts". */
+export function buildPatterns(root) {
+  return JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')).include;
+}
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+function* typeScriptFiles(dir, recursive) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (recursive) yield* typeScriptFiles(path, true);
+    }
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) yield path;
+  }
+}
+
+/** The first source whose compiled file is missing or older than it (or than a tsconfig), or undefined when all are current. */
+export function staleSource(root, patterns = buildPatterns(root)) {
+  const newestConfig = Math.max(0, ...CONFIGS.map((c) => mtime(join(root, c)) ?? 0));
+  for (const pattern of patterns) {
+    const match = /^(.+?)\/(\*\*\/)?\*\.ts$/.exec(pattern);
+    if (!match) throw new Error(`tsconfig.build.json: cannot follow the include pattern ${pattern}`);
+    for (const source of typeScriptFiles(join(root, match[1]), match[2] !== undefined)) {
+      const output = join(root, 'dist', relative(root, source)).replace(/\.ts$/, '.js');
+      const built = mtime(output);
+      if (built === undefined || built < mtime(source) || built < newestConfig) return relative(root, source);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Runs tsc over src and examples when something is stale. The compiler runs as a child that a signal
+ * to this process also stops, so an interrupted start leaves nothing behind.
+ */
+export async function buildIfStale(root, log = (line) => process.stderr.write(line + '\n')) {
+  const stale = staleSource(root);
+  if (stale === undefined) return;
+  log(`sonarhost: building (${stale} changed since the last build)…`);
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const child = spawn(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
+  const forward = (signal) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  const [code, signal] = await new Promise((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+  process.off('SIGINT', forward);
+  process.off('SIGTERM', forward);
+  if (signal) process.kill(process.pid, signal);
+  if (code !== 0) {
+    log('sonarhost: the build failed (see above); fix the errors or run `npm run build`.');
+    process.exit(code ?? 1);
+  }
+}
+
+/**
+ * npm runs a script through `sh -c`, and a SIGTERM that npm passes on kills that shell without reaching
+ * us: the host would stay behind, holding its ports. So a host whose parent went away stops itself the
+ * way a signal would stop it.
+ */
+export function stopWhenOrphaned(intervalMs = 500) {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      process.kill(process.pid, 'SIGTERM');
+    }
+  }, intervalMs);
+  timer.unref();
+}
