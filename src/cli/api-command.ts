@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { COMMON_OPTIONS, type CommonValues, loadConfigFromFlags } from './cli-context.js';
-import { ApiAnswerError } from './host-api-client.js';
+import { ApiAnswerError, type HostApiClient } from './host-api-client.js';
 import { CliFailure, EXIT } from './running-host.js';
 
 export const API_COMMAND_EXIT_CODES = `Exit codes:
@@ -68,4 +68,31 @@ function formatCandidates(candidates: unknown): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Tries `attempt` now and again each time a client connects, until it gives a result or `timeoutMs`
+ * is spent (then a timeout CliFailure with `timedOut`). Subscribes first, so no connection is missed.
+ */
+export async function retryWhenClientsConnect<T>(api: HostApiClient, timeoutMs: number, attempt: (leftMs: number) => Promise<{ value: T } | undefined>, timedOut: string): Promise<T> {
+  let wake: () => void = () => undefined;
+  const unsubscribe = await api.subscribe({ events: ['client-connected'] }, () => wake());
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const result = await attempt(Math.max(1, deadline - Date.now()));
+      if (result) return result.value;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new CliFailure(EXIT.timeout, timedOut);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    await unsubscribe().catch(() => undefined);
+  }
 }

@@ -1,5 +1,5 @@
 import { COMMON_HELP } from './cli-context.js';
-import { API_COMMAND_EXIT_CODES, parseApiCommand, runApiCommand } from './api-command.js';
+import { API_COMMAND_EXIT_CODES, parseApiCommand, retryWhenClientsConnect, runApiCommand } from './api-command.js';
 import { parseTimeout } from './clients-command.js';
 import { ApiAnswerError, type HostApiClient } from './host-api-client.js';
 import { CliFailure, EXIT, connectToHost } from './running-host.js';
@@ -72,28 +72,18 @@ function parseParams(text: string | undefined): unknown {
 }
 
 /** Retries the call each time a client connects, until the named one is there or the time is up. */
-async function callWhenConnected(api: HostApiClient, client: string, method: string, params: unknown, timeoutMs: number): Promise<unknown> {
-  let wake: () => void = () => undefined;
-  const unsubscribe = await api.subscribe({ events: ['client-connected'] }, () => wake());
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
+function callWhenConnected(api: HostApiClient, client: string, method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+  return retryWhenClientsConnect(
+    api,
+    timeoutMs,
+    async (leftMs) => {
       try {
-        return await api.call(client, method, params, Math.max(1, deadline - Date.now()));
+        return { value: await api.call(client, method, params, leftMs) };
       } catch (error) {
         if (!(error instanceof ApiAnswerError) || error.kind !== 'no-such-client') throw error;
+        return undefined;
       }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new CliFailure(EXIT.timeout, `No client ${JSON.stringify(client)} connected within ${timeoutMs} ms.`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  } finally {
-    await unsubscribe().catch(() => undefined);
-  }
+    },
+    `No client ${JSON.stringify(client)} connected within ${timeoutMs} ms.`,
+  );
 }

@@ -1,5 +1,5 @@
 import { COMMON_HELP } from './cli-context.js';
-import { API_COMMAND_EXIT_CODES, formatClientLines, parseApiCommand, runApiCommand } from './api-command.js';
+import { API_COMMAND_EXIT_CODES, formatClientLines, parseApiCommand, retryWhenClientsConnect, runApiCommand } from './api-command.js';
 import { type HostApiClient } from './host-api-client.js';
 import { CliFailure, EXIT, connectToHost } from './running-host.js';
 
@@ -43,27 +43,16 @@ export async function clientsCommand(args: string[]): Promise<number> {
 }
 
 /** Resolves with the client list once it is not empty; subscribes first so no connection is missed. */
-async function waitForClients(api: HostApiClient, timeoutMs: number): Promise<Array<Record<string, unknown>>> {
-  let wake: () => void = () => undefined;
-  const unsubscribe = await api.subscribe({ events: ['client-connected'] }, () => wake());
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
+function waitForClients(api: HostApiClient, timeoutMs: number): Promise<Array<Record<string, unknown>>> {
+  return retryWhenClientsConnect(
+    api,
+    timeoutMs,
+    async () => {
       const clients = await api.clients();
-      if (clients.length > 0) return clients;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new CliFailure(EXIT.timeout, `No app connected within ${timeoutMs} ms.`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  } finally {
-    await unsubscribe().catch(() => undefined);
-  }
+      return clients.length > 0 ? { value: clients } : undefined;
+    },
+    `No app connected within ${timeoutMs} ms.`,
+  );
 }
 
 export function parseTimeout(value: string | undefined, fallback: number): number {
