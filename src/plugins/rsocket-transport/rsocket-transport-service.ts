@@ -16,7 +16,7 @@ import { TlsListeners } from '../../core/tls-listeners.js';
 import { Logger } from '../../core/logger.js';
 import { createExchangeResponder } from './exchange-responder.js';
 import { createSecureResponder } from './secure-responder.js';
-import { type SocketAdmission, SocketTransportServer, dispatchingSocket } from './socket-transport-server.js';
+import { type SocketAdmission, SocketTransportServer } from './socket-transport-server.js';
 
 /**
  * The RSocket transport (docs/protocol-rsocket.md, "Ports and TLS", "Framing"): a plain TCP server for the certificate exchange and a TLS server
@@ -64,7 +64,7 @@ export class RSocketTransportService implements HostService {
     const server = new RSocketServer<string, string>({
       transport,
       getRequestHandler: (_socket, setup) => {
-        const source = dispatchingSocket()?.remoteAddress; // also marks the SETUP as seen
+        const source = transport.dispatchingSocket()?.remoteAddress; // also marks the SETUP as seen
         return createExchangeResponder(setup, this.exchange, this.diagnostics, this.log, (csr) => this.gate.allowExchange(source, csr));
       },
       errorHandler: (error) => this.log.debug('exchange connection error', { error: error.message }),
@@ -82,7 +82,7 @@ export class RSocketTransportService implements HostService {
     const server = new RSocketServer<string, string>({
       transport,
       getRequestHandler: (socket, setup) => {
-        const tlsSocket = dispatchingSocket() as tls.TLSSocket | undefined;
+        const tlsSocket = transport.dispatchingSocket() as tls.TLSSocket | undefined;
         const responder = createSecureResponder(socket, setup, tlsSocket, this.connector);
         this.gate.authenticated(tlsSocket); // certificate and SETUP agree: larger frames, no lifetime limit
         return responder;
