@@ -169,23 +169,28 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
     wsRow('4g', 'host→app over WebSocket, 1 in flight', 'serial', ' req/s');
     wsRow('4h', 'host→app over WebSocket, 100 in flight', 'inflight100', ' req/s');
     wsRow('4i', 'app→host events over WebSocket', 'events', ' ev/s');
-    const httpRow = (id: string, label: string, mode: Mode, unit: string) => {
-      const s = r.sonarhostHttp?.[mode];
+    const apiRow = (id: string, label: string, driver: 'sonarhostHttp' | 'sonarhostApiWs', mode: Mode, unit: string, note: string) => {
+      const s = r[driver]?.[mode];
       const f = r.flipper?.[mode];
       rows.push([
         id,
         label,
-        s !== undefined ? fmtRate(s, unit) : throughput.skipped.sonarhostHttp ? 'skipped' : '–',
+        s !== undefined ? fmtRate(s, unit) : throughput.skipped[driver] ? 'skipped' : '–',
         f !== undefined ? fmtRate(f, unit) : '–',
         s !== undefined && f !== undefined ? fmtRatio(s / f) : '–',
         '',
         '',
-        'both hosts in a child process, driven from outside [d]',
+        note,
       ]);
     };
-    httpRow('4d', 'host→app via HTTP API, 1 in flight', 'serial', ' req/s');
-    httpRow('4e', 'host→app via HTTP API, 100 in flight', 'inflight100', ' req/s');
-    httpRow('4f', 'app→host events seen on /api/events', 'events', ' ev/s');
+    const httpNote = 'both hosts in a child process, driven from outside [d]';
+    apiRow('4d', 'host→app via HTTP API, 1 in flight', 'sonarhostHttp', 'serial', ' req/s', httpNote);
+    apiRow('4e', 'host→app via HTTP API, 100 in flight', 'sonarhostHttp', 'inflight100', ' req/s', httpNote);
+    apiRow('4f', 'app→host events seen on /api/events', 'sonarhostHttp', 'events', ' ev/s', httpNote);
+    const wsApiNote = 'one /api/ws connection; flipper-server column: the same figure as 4d–4f [i]';
+    apiRow('4j', 'host→app via the WebSocket API, 1 in flight', 'sonarhostApiWs', 'serial', ' req/s', wsApiNote);
+    apiRow('4k', 'host→app via the WebSocket API, 100 in flight', 'sonarhostApiWs', 'inflight100', ' req/s', wsApiNote);
+    apiRow('4l', 'app→host events on a /api/ws subscription', 'sonarhostApiWs', 'events', ' ev/s', wsApiNote);
     if (throughput.errors.length) footnotes.push(`row 4 errors: ${throughput.errors.join(' | ')}`);
     for (const [name, reason] of Object.entries(throughput.skipped)) footnotes.push(`row 4: ${name} not measured: ${reason}`);
   } else {
@@ -216,6 +221,7 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
     '[b] sonarhost started in-process (startTestHost) and driven with AppSession.call; the app is a raw rsocket-js client in the same process. raw = RSocketServer + RSocketClient in one process, same JSON work, setNoDelay; "TLS" adds TLS as on the secure port. 4g–4i: the app is bench/ws-app.ts on the secure WebSocket port; raw = a `ws` server doing the host\'s JSON work (stringify, one parse, id match) and the same app in one process, "wss" with the secure port\'s TLS and client certificates. Advantage column: in-process sonarhost vs flipper-server driven from outside.',
     '[c] flipper-server: exec client-request-response on ws://localhost:<uiPort>/ with an id in the request as its UI sends (over WebSocket that id is how it matches the reply) (answer: {"event":"exec-response","payload":{"id":…,"data":{"success":…,"length":…}}}); events counted as client-message server events. Restarted whenever its log file could pass ~900 KB (it rotates at 1 MiB and died doing so here).',
     '[d] sonarhost binary in a child process: POST /api/clients/{id}/call (keep-alive, up to 100 sockets) and the /api/events stream, against flipper-server driven the same way through its UI WebSocket.',
+    '[i] sonarhost binary in a child process, driven through its WebSocket API (/api/ws) with the CLI\'s HostApiClient: every call a `call` message on one connection (100 in flight = 100 calls multiplexed on it, answers matched by id); events from a `subscribe` (plugin-event) on the same connection. flipper-server\'s equivalent for tools is its UI WebSocket, already the comparison of 4d–4f: its figure there is reused, not measured again.',
     '[e] sonarhost: spawn → "listening (insecure)" log line of `node dist/src/cli/main.js start`; flipper-server: spawn → its exchange port accepts a TCP connection.',
     '[g] The floor: a separate process (bench/floor-server.ts) with sonarhost\'s own server certificate and CA, the same client certificate, and the message pattern of a host\'s first request answered (server message, client answer, server message) and nothing else: raw TLS with newline framing ("mTLS"), and `ws` over TLS ("wss", upgrade included). Measured in the same interleaved rounds as 3a and 3f.',
     '[h] CPU time of the serving process\'s main thread per set-up (median, from /proc/<pid>/schedstat, read before and 5 ms after each one): the host\'s own work, much less sensitive to the machine\'s load than latency. Order: sonarhost / flipper-server / floor.',
@@ -291,15 +297,21 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     const rawTls = r?.rawTls?.[mode];
     const fl = r?.flipper?.[mode];
     const http = r?.sonarhostHttp?.[mode];
+    const wsApi = r?.sonarhostApiWs?.[mode];
+    // The tools' API is whichever of its two doors (HTTP, WebSocket) is faster in this run.
+    const best = http === undefined && wsApi === undefined ? undefined : Math.max(http ?? 0, wsApi ?? 0);
     checks.push({
       target: `host→app ≥80% of raw rsocket-js (${label})`,
       met: ours !== undefined && raw ? ours / raw >= 0.8 : undefined,
       detail: ours !== undefined && raw ? `${fmtRate(ours)} vs ${fmtRate(raw)} TCP: ${pct(ours / raw)} (vs ${fmtRate(rawTls)} TLS: ${pct(rawTls ? ours / rawTls : undefined)})` : 'not measured',
     });
     checks.push({
-      target: `host→app through the tools' API ≥5× flipper-server (${label})`,
-      met: http !== undefined && fl ? http / fl >= 5 : undefined,
-      detail: http !== undefined && fl ? `HTTP API ${fmtRate(http)} vs ${fmtRate(fl)}: ${fmtRatio(http / fl)} (in-process ${fmtRate(ours)}: ${fmtRatio(ours !== undefined ? ours / fl : undefined)})` : 'not measured',
+      target: `host→app through the tools' API (best of HTTP and WebSocket API) ≥5× flipper-server (${label})`,
+      met: best !== undefined && fl ? best / fl >= 5 : undefined,
+      detail:
+        best !== undefined && fl
+          ? `${best === wsApi ? 'WebSocket' : 'HTTP'} API ${fmtRate(best)} vs ${fmtRate(fl)}: ${fmtRatio(best / fl)} (HTTP ${fmtRate(http)}: ${fmtRatio(http !== undefined ? http / fl : undefined)}, WebSocket ${fmtRate(wsApi)}: ${fmtRatio(wsApi !== undefined ? wsApi / fl : undefined)}; in-process ${fmtRate(ours)}: ${fmtRatio(ours !== undefined ? ours / fl : undefined)})`
+          : 'not measured',
     });
   }
   const wsOurs = r?.sonarhostWs?.inflight100;

@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     await step('secure', '3. secure set-up (RSocket, WebSocket, raw floors), 1,000 idle clients, cost as clients grow', (sub) =>
       measureSecureConnections(sub, { latencyCount: q ? 10 : 30, clients: q ? 100 : 1000, concurrency: 16, deadline: deadline(110_000, 30_000), flipperReason }),
     );
-    await step('throughput', '4. host→app and app→host throughput (RSocket, WebSocket, HTTP API, raw pairs)', (sub) =>
+    await step('throughput', '4. host→app and app→host throughput (RSocket, WebSocket, HTTP and WebSocket API, raw pairs)', (sub) =>
       measureThroughput(sub, { rounds: q ? 2 : 5, deadline: deadline(120_000, 30_000), flipperReason }),
     );
     await step('startup', '5. start-up time', (sub) => measureStartup(sub, { repeats: q ? 2 : 5, deadline: deadline(40_000, 15_000), flipperReason }));

@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ContainerModule } from 'inversify';
+import { HostApiClient } from '../src/cli/host-api-client.js';
 import { type AppSession } from '../src/core/app-session.js';
 import { type AppClient, ConnectionHandler, type PluginEvent } from '../src/core/connection-handler.js';
 import { type TestHost, startTestHost, withWebSocket } from '../test/helpers/test-host.js';
@@ -31,7 +32,7 @@ interface Driver {
   stop(): Promise<void>;
 }
 
-export type DriverName = 'sonarhost' | 'sonarhostHttp' | 'raw' | 'rawTls' | 'flipper' | 'sonarhostWs' | 'rawWs' | 'rawWss' | 'flipperWs';
+export type DriverName = 'sonarhost' | 'sonarhostHttp' | 'sonarhostApiWs' | 'raw' | 'rawTls' | 'flipper' | 'sonarhostWs' | 'rawWs' | 'rawWss' | 'flipperWs';
 
 export interface ThroughputResult {
   rounds: number;
@@ -50,8 +51,9 @@ const MEASURE_MAX_MS = 3000;
  * operations per second, medians over interleaved rounds. sonarhost in-process (AppSession.call, events
  * counted by a ConnectionHandler), the raw rsocket-js pair (TCP, and TLS as on the secure port),
  * flipper-server through its UI WebSocket (client-request-response; events as client-message), and
- * sonarhost's HTTP API with the host in a child process (POST /api/clients/{id}/call; events from
- * the /api/events stream).
+ * sonarhost's tools' API with the host in a child process: HTTP (POST /api/clients/{id}/call; events
+ * from the /api/events stream) and the multiplexed WebSocket (`call` messages on one /api/ws connection
+ * through HostApiClient; events from a `subscribe` on the same connection).
  */
 export async function measureThroughput(dir: string, options: { rounds: number; deadline: number; flipperReason?: string; only?: (name: DriverName) => boolean }): Promise<ThroughputResult> {
   const identity = await makeIdentity('com.example.bench', 'Bench');
@@ -63,6 +65,7 @@ export async function measureThroughput(dir: string, options: { rounds: number; 
     ['raw', () => rawDriver('raw')],
     ['rawTls', () => rawDriver('rawTls', join(dir, 'raw-tls'), identity)],
     ['sonarhostHttp', () => httpSonarhost(join(dir, 'http'), identity)],
+    ['sonarhostApiWs', () => wsApiSonarhost(join(dir, 'api-ws'), identity)],
     ['sonarhostWs', () => inProcessSonarhost(join(dir, 'inproc-ws'), identity, true)],
     ['rawWs', () => rawWsDriver('rawWs', identity)],
     ['rawWss', () => rawWsDriver('rawWss', identity, join(dir, 'raw-wss'))],
@@ -322,6 +325,46 @@ async function httpSonarhost(dir: string, identity: AppIdentity): Promise<Driver
     stream?.destroy();
     app?.close();
     agent.destroy();
+    await host.stop();
+    throw error;
+  }
+}
+
+/**
+ * The tools' WebSocket API (`/api/ws`) of a sonarhost child, driven by the CLI's own client: every call
+ * goes on the one connection (the 100-in-flight mode multiplexes them), answers matched by id.
+ */
+async function wsApiSonarhost(dir: string, identity: AppIdentity): Promise<Driver> {
+  const certDir = join(dir, 'certs');
+  const host: SonarhostChild = await startSonarhostChild(dir, { certDir, api: true, profile: 'throughput-ws-api-sonarhost' });
+  let app: BenchApp | undefined;
+  let api: HostApiClient | undefined;
+  try {
+    app = await connectApp(join(dir, 'app', 'sonar'), identity, host.ports);
+    const token = (await readFile(join(certDir, 'api.token'), 'utf8')).trim();
+    const clientId = `${identity.appName}#MacOS#throughput#`;
+    const client = (api = await HostApiClient.connect(`ws://127.0.0.1:${host.apiPort!}/api/ws`, token));
+    let events = 0;
+    await client.subscribe({ client: clientId, events: ['plugin-event'] }, () => void events++);
+    await client.call(clientId, 'getPlugins');
+    const connected = app;
+    return {
+      name: 'sonarhostApiWs',
+      sizes: { serial: 2000, inflight100: 20_000, events: 10_000 },
+      call: async (n) => {
+        await client.call(clientId, 'execute', { api: 'echo', method: 'ping', params: { n } });
+      },
+      sendEvent: (n) => connected.send('echo', 'tick', { n }),
+      eventsReceived: () => events,
+      stop: async () => {
+        client.close();
+        connected.close();
+        await host.stop();
+      },
+    };
+  } catch (error) {
+    api?.close();
+    app?.close();
     await host.stop();
     throw error;
   }

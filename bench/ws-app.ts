@@ -11,7 +11,7 @@ const ATTEMPT_TIMEOUT_MS = 20_000;
 const noHostNameCheck = (() => undefined) as unknown as () => boolean;
 
 /**
- * The query an SDK ≥ v0.135 puts on its upgrade URL (WebSocket doc §3.2): `csr` is base64 of the PEM,
+ * The query an SDK ≥ v0.135 puts on its upgrade URL (docs/protocol-websocket.md, "The app's identity: the URL query"): `csr` is base64 of the PEM,
  * not escaped. Written here rather than taken from src so both hosts get exactly what an SDK sends.
  */
 export function sdkQuery(fields: { os: string; device: string; deviceId: string; app: string; appId: string }, csr?: { pem: string; path: string }): string {
@@ -29,7 +29,7 @@ function open(url: string, options: ConstructorParameters<typeof WebSocket>[2] =
 }
 
 /**
- * One WebSocket-era certificate exchange (WebSocket doc §4.1): upgrade on the insecure port with the
+ * One WebSocket-era certificate exchange (docs/protocol-websocket.md, "Certificate exchange (insecure port)"): upgrade on the insecure port with the
  * SDK's query, one `signCertificate` text frame, the first frame back is the answer. Returns the ms
  * from opening the TCP connection to the answer.
  */

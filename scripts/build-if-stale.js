@@ -1,6 +1,6 @@
 // Used by `npm start` and `npm run demo`: compile only what they run (src and examples, through
-// tsconfig.build.json), and only when an output is missing or older than its source, so a start after
-// `npm install` (whose `prepare` already built everything) costs no compilation at all.
+// tsconfig.build.json), and only when an output is missing or older than its source, so every start
+// after the first one costs no compilation at all.
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

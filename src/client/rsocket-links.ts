@@ -5,9 +5,13 @@ import { connectTcp, connectTls, openRSocket, requestResponse } from './rsocket-
 
 /** The RSocket-era exchange: SETUP with the identity JSON on the insecure port, one request-response. */
 export async function openRSocketExchange(host: string, port: number, setup: Record<string, unknown>): Promise<ExchangeLink> {
-  const { socket } = await openRSocket(connectTcp(host, port), 'connect', JSON.stringify(setup), {});
+  const { socket, closed } = await openRSocket(connectTcp(host, port), 'connect', JSON.stringify(setup), {});
+  // rsocket-js 0.0.27 leaves a request pending forever when the connection closes under it: a port
+  // that accepts and closes at once would hold the client in "exchanging" instead of retrying.
+  const closedUnanswered = closed.then((error) => Promise.reject(new Error(`the host closed the exchange connection without answering${error ? ` (${error.message})` : ''}`)));
+  closedUnanswered.catch(() => undefined);
   return {
-    request: async (data) => (await requestResponse(socket, data)).data ?? '',
+    request: async (data) => (await Promise.race([requestResponse(socket, data), closedUnanswered])).data ?? '',
     notify: () => undefined,
     close: () => socket.close(),
   };

@@ -48,15 +48,19 @@ describe('resource limits', () => {
       host: '127.0.0.1', ports: host.ports, plugins: [demoPlugin()], reconnectMs: 50,
     });
     bystander.start(); // its exchange uses one of the 3 allowed this minute
-    await eventually(() => host.registry.list()[0], 'the bystander');
+    await eventually(() => host.registry.list()[0], 'the bystander', 60_000);
   });
   after(async () => {
-    const session = host.registry.list()[0];
-    assert.ok(session, 'the bystander is still connected');
-    assert.equal(await session.call('demo', 'echo', 'fine'), 'fine');
-    await bystander.stop();
-    await host.stop();
-    await cleanup();
+    // Stop everything even when the check fails (or before() did), or the file hangs until its timeout.
+    try {
+      const session = host?.registry.list()[0];
+      assert.ok(session, 'the bystander is still connected');
+      assert.equal(await session.call('demo', 'echo', 'fine'), 'fine');
+    } finally {
+      await bystander?.stop();
+      await host?.stop();
+      await cleanup?.();
+    }
   });
 
   it('closes an unauthenticated connection that declares a frame over the limit, without waiting for its bytes', async () => {

@@ -13,6 +13,7 @@ import { ConnectionHandler } from '../../src/core/connection-handler.js';
 import { type HostConfig } from '../../src/core/host-config.js';
 import { type LogRecord, SinkLogger, jsonLineSink } from '../../src/core/logger.js';
 import { createHostContainer } from '../../src/host/create-host-container.js';
+import { HttpApiService } from '../../src/plugins/http-api/http-api-service.js';
 import { RSocketTransportService } from '../../src/plugins/rsocket-transport/rsocket-transport-service.js';
 import { WebSocketTransportService } from '../../src/plugins/websocket-transport/websocket-transport-service.js';
 import { demoPlugin } from './demo-plugin.js';
@@ -59,6 +60,8 @@ export interface FuzzHost {
   config: HostConfig;
   ports: { insecure: number; secure: number };
   wsPorts: { insecure?: number; secure?: number; browser?: number };
+  /** The HTTP API's port, when the config enables it (see `withApi`). */
+  apiPort?: number;
   registry: ClientRegistry;
   gate: ConnectionGate;
   logger: SerializingLogger;
@@ -116,6 +119,7 @@ export async function startFuzzHost(options: FuzzHostOptions = {}): Promise<Fuzz
   await host.start();
   const ports = container.get(RSocketTransportService).boundPorts!;
   const wsPorts = container.get(WebSocketTransportService).boundPorts;
+  const apiPort = container.isBound(HttpApiService) ? container.get(HttpApiService).boundPort : undefined;
   const registry = container.get(ClientRegistry);
   const clients: FlipperClient[] = [];
   const stop = async () => {
@@ -154,7 +158,7 @@ export async function startFuzzHost(options: FuzzHostOptions = {}): Promise<Fuzz
     }
 
     const fuzzHost: FuzzHost = {
-      dir, config, ports, wsPorts, registry, gate: gate!, logger, bystanders, fuzzer, stop,
+      dir, config, ports, wsPorts, apiPort, registry, gate: gate!, logger, bystanders, fuzzer, stop,
       async checkBystanders(what) {
         for (const bystander of bystanders) {
           const current = registry.get(bystander.session.id);

@@ -91,7 +91,7 @@ export class HttpApiService implements HostService {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     try {
       this.access!.checkOrigin(req);
-      const url = new URL(req.url ?? '/', `http://${API_HOST}`);
+      const url = requestUrl(req);
       if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) return send(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
       // The page declares no icon; this answers browsers that ask anyway, without a 404 in their console.
       if (req.method === 'GET' && url.pathname === '/favicon.ico') return void res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
@@ -109,7 +109,7 @@ export class HttpApiService implements HostService {
   private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
     try {
       this.access!.checkOrigin(req);
-      const url = new URL(req.url ?? '/', `http://${API_HOST}`);
+      const url = requestUrl(req);
       if (url.pathname !== WS_API_PATH) throw new ApiProblem('not-found', `the WebSocket API is at ${WS_API_PATH}`);
       this.access!.checkToken(req, url, true);
       this.wsApi.accept(req, socket, head);
@@ -149,6 +149,19 @@ export class HttpApiService implements HostService {
           }
         }),
     );
+  }
+}
+
+/**
+ * The request's URL. An origin-form target is appended to the base rather than resolved against it:
+ * `new URL('//x', base)` would read "x" as a host name (and throw on `//` alone, answered as a 500).
+ */
+function requestUrl(req: http.IncomingMessage): URL {
+  const target = req.url ?? '/';
+  try {
+    return new URL(target.startsWith('/') ? `http://${API_HOST}${target}` : target);
+  } catch {
+    throw new ApiProblem('bad-request', 'the request target must be a path, such as /api/health');
   }
 }
 

@@ -76,7 +76,10 @@ export class RSocketTransportService implements HostService {
     const { key, cert, ca } = this.certificates.serverCredentials();
     const transport = new SocketTransportServer((onSocket) => {
       const server = this.tlsListeners.add(tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, onSocket));
-      server.on('tlsClientError', (error, socket) => this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+      server.on('tlsClientError', (error, socket) => {
+        this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+        socket.destroy(); // Node only reports a handshake timeout: without this the stalled socket stays open
+      });
       return server;
     }, this.admission('RSocket secure'));
     const server = new RSocketServer<string, string>({

@@ -85,7 +85,10 @@ export class WebSocketTransportService implements HostService {
     const { key, cert, ca } = this.certificates.serverCredentials();
     // `ca` makes OpenSSL send the chain [server, CA], which the WebSocket-era Android SDK requires.
     const server = https.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, (_req, res) => res.writeHead(426).end());
-    server.on('tlsClientError', (error, socket) => this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
+    server.on('tlsClientError', (error, socket) => {
+      this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
+      socket.destroy(); // Node only reports a handshake timeout: without this the stalled socket stays open
+    });
     return this.tlsListeners.add(server);
   }
 

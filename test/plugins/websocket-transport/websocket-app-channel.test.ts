@@ -43,16 +43,16 @@ function parses(fn: () => void): number {
 
 test('a reply written {"id":N,…} reaches its request without being parsed here (the session parses it once)', async () => {
   const { socket, channel: ch } = channel();
-  const answer = ch.requestResponse(7, '{"id":7,"method":"getPlugins"}');
+  const answer = ch.requestResponse(7, '{"id":7,"method":"getPlugins"}', new AbortController().signal);
   assert.equal(parses(() => socket.frame('{"id":7,"success":{"plugins":["a"]}}')), 0);
   assert.equal(await answer, '{"id":7,"success":{"plugins":["a"]}}');
 });
 
 test('replies in another key order or with spaces are still matched by id', async () => {
   const { socket, channel: ch } = channel();
-  const first = ch.requestResponse(1, '{}');
-  const second = ch.requestResponse(2, '{}');
-  const third = ch.requestResponse(3, '{}');
+  const first = ch.requestResponse(1, '{}', new AbortController().signal);
+  const second = ch.requestResponse(2, '{}', new AbortController().signal);
+  const third = ch.requestResponse(3, '{}', new AbortController().signal);
   socket.frame('{"success":true,"id":2}');
   socket.frame('{ "id": 3, "success": 3 }');
   socket.frame('{"id":1}');
