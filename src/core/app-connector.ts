@@ -33,7 +33,7 @@ export interface ConnectedApp {
 
 /**
  * Turns an authenticated connection into a registered client, the same way for every transport:
- * re-derives the device id where a device transport can (Android), builds the session, queues app
+ * lets device transports rename the app and re-derive its device id (Android), builds the session, queues app
  * messages that arrive before it exists, and registers it. A handler cannot tell which transport a
  * client came through.
  */
@@ -108,8 +108,14 @@ export class AppConnector {
     // Let the transport finish handing over the connection (and report an immediate close) before registering.
     await Promise.resolve();
     const query = { ...request.query };
-    // Upstream marks old Android SDKs in the app name (docs/protocol-rsocket.md, "Secure connection").
-    if (query.os === 'Android' && query.sdkVersion < 3) query.app = `${query.app} (Outdated SDK)`;
+    // A platform may mark the app's name (old Android SDKs); the core asks instead of testing the OS.
+    for (const transport of this.deviceTransports ?? []) {
+      const name = transport.secureAppName?.(query);
+      if (name !== undefined) {
+        query.app = name;
+        break;
+      }
+    }
     const resolvers = (this.deviceTransports ?? []).filter((t) => t.resolveSecureDeviceId);
     if (request.csr !== undefined && request.csrPath !== undefined && resolvers.length > 0) {
       const csr = await parseCsrCached(request.csr);

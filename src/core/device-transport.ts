@@ -47,6 +47,11 @@ export interface DeviceTransport {
    * match, as upstream does). Undefined keeps the id the app sent.
    */
   resolveSecureDeviceId?(query: ClientQuery, csr: ParsedCsr, csrPath: string): Promise<string | undefined>;
+  /**
+   * On the secure connection: the name the app is shown under, when this transport's platform marks
+   * it (Android's old SDKs get " (Outdated SDK)", as upstream does). Undefined keeps `query.app`.
+   */
+  secureAppName?(query: ClientQuery): string | undefined;
   /** The devices this transport knows now, for `sonarhost devices`, doctor and the API. */
   listDevices?(): Promise<DeviceSummary[]>;
   /** Read-only health checks for `sonarhost doctor` (adb found, simulator root present, …). */

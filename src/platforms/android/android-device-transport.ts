@@ -72,6 +72,11 @@ export class AndroidDeviceTransport implements DeviceTransport {
     }
   }
 
+  /** Upstream marks old Android SDKs in the app name (docs/protocol-rsocket.md, "Secure connection"). */
+  secureAppName(query: ClientQuery): string | undefined {
+    return query.os === 'Android' && query.sdkVersion < 3 ? `${query.app} (Outdated SDK)` : undefined;
+  }
+
   async resolveSecureDeviceId(query: ClientQuery, csr: ParsedCsr, csrPath: string): Promise<string | undefined> {
     if (query.os !== 'Android') return undefined;
     const cached = this.remembered(csr, csrPath);

@@ -9,18 +9,14 @@ import { ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
 import { ConnectionGate } from '../../core/connection-gate.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
 import { HostConfig } from '../../core/host-config.js';
-import { HostError, describeError } from '../../core/host-error.js';
 import { HostEvents } from '../../core/host-events.js';
 import { type HostService } from '../../core/host-service.js';
-import { isUnavailableAddress } from '../../core/listen.js';
+import { HANDSHAKE_TIMEOUT_MS, listenEverywhere } from '../../core/listen.js';
 import { TlsListeners } from '../../core/tls-listeners.js';
 import { Logger } from '../../core/logger.js';
 import { createExchangeResponder } from './exchange-responder.js';
 import { createSecureResponder } from './secure-responder.js';
-import { type SocketAdmission, SocketTransportServer, dispatchingSocket } from './socket-transport-server.js';
-
-/** A TLS handshake that takes longer is abandoned (Node's default is 120 s). */
-const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+import { type SocketAdmission, SocketTransportServer } from './socket-transport-server.js';
 
 /**
  * The RSocket transport (docs/protocol-rsocket.md, "Ports and TLS", "Framing"): a plain TCP server for the certificate exchange and a TLS server
@@ -68,7 +64,7 @@ export class RSocketTransportService implements HostService {
     const server = new RSocketServer<string, string>({
       transport,
       getRequestHandler: (_socket, setup) => {
-        const source = dispatchingSocket()?.remoteAddress; // also marks the SETUP as seen
+        const source = transport.dispatchingSocket()?.remoteAddress; // also marks the SETUP as seen
         return createExchangeResponder(setup, this.exchange, this.diagnostics, this.log, (csr) => this.gate.allowExchange(source, csr));
       },
       errorHandler: (error) => this.log.debug('exchange connection error', { error: error.message }),
@@ -79,7 +75,7 @@ export class RSocketTransportService implements HostService {
   private secureServer(): { transport: SocketTransportServer; server: RSocketServer<string, string> } {
     const { key, cert, ca } = this.certificates.serverCredentials();
     const transport = new SocketTransportServer((onSocket) => {
-      const server = this.tlsListeners.add(tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, onSocket));
+      const server = this.tlsListeners.add(tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, onSocket));
       server.on('tlsClientError', (error, socket) => {
         this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
         socket.destroy(); // Node only reports a handshake timeout: without this the stalled socket stays open
@@ -89,7 +85,7 @@ export class RSocketTransportService implements HostService {
     const server = new RSocketServer<string, string>({
       transport,
       getRequestHandler: (socket, setup) => {
-        const tlsSocket = dispatchingSocket() as tls.TLSSocket | undefined;
+        const tlsSocket = transport.dispatchingSocket() as tls.TLSSocket | undefined;
         const responder = createSecureResponder(socket, setup, tlsSocket, this.connector);
         this.gate.authenticated(tlsSocket); // certificate and SETUP agree: larger frames, no lifetime limit
         return responder;
@@ -110,26 +106,21 @@ export class RSocketTransportService implements HostService {
     create: () => { transport: SocketTransportServer; server: RSocketServer<string, string> },
     running: DisposableCollection,
   ): Promise<number> {
-    let bound = port;
-    let listening = 0;
-    for (const host of this.config.host) {
-      const { transport, server } = create();
-      try {
-        const address = await transport.listen(bound, host);
-        bound = address.port; // with port 0, the other addresses reuse the port the first one got
-      } catch (error) {
-        if (isUnavailableAddress(error) && this.config.host.length > 1) {
-          this.log.warn(`cannot bind ${host} on this machine; serving the other addresses`, { port: bound, error: describeError(error) });
-          continue;
-        }
-        throw error;
-      }
-      server.start();
-      running.push(toDisposable(() => server.stop()), toDisposable(() => transport.stop()));
-      listening++;
-      this.log.info(`listening (${name})`, { host, port: bound });
-    }
-    if (listening === 0) throw new HostError('config-invalid', `No ${name} listener could be started on ${this.config.host.join(', ')}.`);
-    return bound;
+    const bound = await listenEverywhere({
+      name,
+      port,
+      hosts: this.config.host,
+      log: this.log,
+      listenOn: async (host, portToUse) => {
+        const { transport, server } = create();
+        const address = await transport.listen(portToUse, host);
+        server.start();
+        const stop = new DisposableCollection();
+        stop.push(toDisposable(() => server.stop()), toDisposable(() => transport.stop())); // disposed in reverse
+        return { address, stop };
+      },
+    });
+    running.push(bound.listeners);
+    return bound.port;
   }
 }

@@ -7,6 +7,13 @@ import { type HostLimits } from '../../core/host-config.js';
 import { listen } from '../../core/listen.js';
 import { SocketConnection } from '../../core/protocol/rsocket-socket-connection.js';
 
+export interface SocketAdmission {
+  gate: ConnectionGate;
+  /** Listener name for logs. */
+  listener: string;
+  limits: Pick<HostLimits, 'maxFrameBytes' | 'maxUnauthenticatedFrameBytes'>;
+}
+
 /**
  * An rsocket-js TransportServer over a net or tls server that we create, listen and close ourselves,
  * so that listen errors (a port in use) reach the caller, `setNoDelay` is set on every socket (Nagle
@@ -16,25 +23,12 @@ import { SocketConnection } from '../../core/protocol/rsocket-socket-connection.
  * needs that socket for the client certificate. Frames are dispatched synchronously from the
  * socket's 'data' handler, so `dispatchingSocket()` names the socket whose frames are being handled.
  */
-let currentSocket: net.Socket | undefined;
-const setUpSockets = new WeakSet<net.Socket>();
-
-/** The socket whose frames are being handled now; marks it as having completed its SETUP. */
-export function dispatchingSocket(): net.Socket | undefined {
-  if (currentSocket) setUpSockets.add(currentSocket);
-  return currentSocket;
-}
-
-export interface SocketAdmission {
-  gate: ConnectionGate;
-  /** Listener name for logs. */
-  listener: string;
-  limits: Pick<HostLimits, 'maxFrameBytes' | 'maxUnauthenticatedFrameBytes'>;
-}
-
 export class SocketTransportServer implements TransportServer {
   private subscriber: ISubscriber<DuplexConnection> | undefined;
   private readonly sockets = new Set<net.Socket>();
+  /** The socket whose frames are being dispatched right now (set only inside its 'data' handler). */
+  private currentSocket: net.Socket | undefined;
+  private readonly setUpSockets = new WeakSet<net.Socket>();
   readonly server: net.Server;
 
   /** `createServer` is `net.createServer` or a `tls.createServer` with options, given our socket handler. */
@@ -56,7 +50,7 @@ export class SocketTransportServer implements TransportServer {
     if (!gate.admit(socket, listener)) return;
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    const connection = new SocketConnection(socket, () => setUpSockets.has(socket), () => {
+    const connection = new SocketConnection(socket, () => this.setUpSockets.has(socket), () => {
       this.sockets.delete(socket);
       gate.closed(socket);
     });
@@ -78,14 +72,20 @@ export class SocketTransportServer implements TransportServer {
         socket.destroy();
         return;
       }
-      currentSocket = socket;
+      this.currentSocket = socket;
       try {
         handleData(chunk);
       } finally {
-        currentSocket = undefined;
+        this.currentSocket = undefined;
       }
     });
     this.subscriber.onNext(connection);
+  }
+
+  /** The socket whose frames are being handled now; marks it as having completed its SETUP. */
+  dispatchingSocket(): net.Socket | undefined {
+    if (this.currentSocket) this.setUpSockets.add(this.currentSocket);
+    return this.currentSocket;
   }
 
   listen(port: number, host: string): Promise<net.AddressInfo> {

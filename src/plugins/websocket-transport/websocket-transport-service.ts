@@ -11,10 +11,10 @@ import { ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
 import { ConnectionGate } from '../../core/connection-gate.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
 import { HostConfig } from '../../core/host-config.js';
-import { HostError, describeError } from '../../core/host-error.js';
+import { describeError } from '../../core/host-error.js';
 import { HostEvents } from '../../core/host-events.js';
 import { type HostService } from '../../core/host-service.js';
-import { isUnavailableAddress, listen } from '../../core/listen.js';
+import { type AddressListener, HANDSHAKE_TIMEOUT_MS, listen, listenEverywhere } from '../../core/listen.js';
 import { Logger } from '../../core/logger.js';
 import { TlsListeners } from '../../core/tls-listeners.js';
 import { parseJsonObject } from '../../core/protocol/json-message.js';
@@ -26,8 +26,6 @@ type Listener = 'insecure' | 'secure' | 'browser';
 /** Close codes as upstream uses them. */
 const INTERNAL_ERROR = 1011;
 const TRY_AGAIN_LATER = 1013;
-/** An upgrade (and, on 9088, the TLS handshake) that takes longer is dropped. */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** js-flipper in Node must send one of these Origin prefixes (docs/protocol-websocket.md, "Browser port"). */
 const BROWSER_ORIGINS = ['localhost:', 'http://localhost:'];
 
@@ -95,48 +93,43 @@ export class WebSocketTransportService implements HostService {
   }
 
   private async listenEverywhere(listener: Listener, port: number, running: DisposableCollection): Promise<number> {
-    let bound = port;
-    let listening = 0;
-    for (const host of this.config.host) {
-      const server = this.createServer(listener);
-      const wss = new WebSocketServer({
-        server: server as http.Server,
-        // Before its identity is proven a client may send only small messages (the signCertificate request).
-        maxPayload: this.maxPayload(listener),
-        verifyClient: listener === 'browser' ? (info: { origin?: string }) => this.originAllowed(info.origin) : undefined,
-      });
-      wss.on('connection', (socket, request) => this.accept(listener, socket, request));
-      wss.on('error', (error) => this.log.debug('websocket server error', { listener, error: error.message }));
-      const sockets = new Set<net.Socket>();
-      // The secure server's 'connection' comes before the TLS handshake; all three start unauthenticated.
-      server.on(listener === 'secure' ? 'secureConnection' : 'connection', (socket: net.Socket) => {
-        socket.setNoDelay(true);
-        if (!this.gate.admit(socket, `WebSocket ${listener}`)) return;
-        sockets.add(socket);
-        socket.once('close', () => sockets.delete(socket));
-      });
-      try {
-        bound = (await listen(server, bound, host, hintFor(listener))).port;
-      } catch (error) {
-        if (isUnavailableAddress(error) && this.config.host.length > 1) {
-          this.log.warn(`cannot bind ${host} on this machine; serving the other addresses`, { listener, port: bound });
-          continue;
-        }
-        throw error;
-      }
-      running.push(
-        toDisposable(async () => {
-          for (const client of wss.clients) client.terminate();
-          wss.close();
-          for (const socket of sockets) socket.destroy();
-          await new Promise((resolve) => server.close(resolve));
-        }),
-      );
-      listening++;
-      this.log.info(`listening (WebSocket ${listener})`, { host, port: bound });
-    }
-    if (listening === 0) throw new HostError('config-invalid', `No WebSocket ${listener} listener could be started on ${this.config.host.join(', ')}.`);
-    return bound;
+    const bound = await listenEverywhere({
+      name: `WebSocket ${listener}`,
+      port,
+      hosts: this.config.host,
+      log: this.log,
+      listenOn: (host, portToUse) => this.listenOn(listener, host, portToUse),
+    });
+    running.push(bound.listeners);
+    return bound.port;
+  }
+
+  private async listenOn(listener: Listener, host: string, port: number): Promise<AddressListener> {
+    const server = this.createServer(listener);
+    const wss = new WebSocketServer({
+      server: server as http.Server,
+      // Before its identity is proven a client may send only small messages (the signCertificate request).
+      maxPayload: this.maxPayload(listener),
+      verifyClient: listener === 'browser' ? (info: { origin?: string }) => this.originAllowed(info.origin) : undefined,
+    });
+    wss.on('connection', (socket, request) => this.accept(listener, socket, request));
+    wss.on('error', (error) => this.log.debug('websocket server error', { listener, error: error.message }));
+    const sockets = new Set<net.Socket>();
+    // The secure server's 'connection' comes before the TLS handshake; all three start unauthenticated.
+    server.on(listener === 'secure' ? 'secureConnection' : 'connection', (socket: net.Socket) => {
+      socket.setNoDelay(true);
+      if (!this.gate.admit(socket, `WebSocket ${listener}`)) return;
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    const address = await listen(server, port, host, hintFor(listener));
+    const stop = toDisposable(async () => {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    return { address, stop };
   }
 
   private maxPayload(listener: Listener): number {
