@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import { CertificateExchangeMedium } from '../../src/core/client-query.js';
 import { parseWebSocketQuery } from '../../src/core/protocol/websocket-query.js';
 import { CrashWatch, checkProperty, fuzzParameters, settle, until, within } from '../helpers/fuzz-harness.js';
-import { type FuzzHost, startFuzzHost } from '../helpers/fuzz-host.js';
+import { type FuzzHost, startFuzzHost, finishFuzzHost } from '../helpers/fuzz-host.js';
 import { chaosString, jsonTree, notJsonText, toJsonText } from '../helpers/fuzz-json.js';
 import { wsConverse } from '../helpers/fuzz-ws.js';
 
@@ -40,15 +40,7 @@ describe('fuzz: the browser port (8333)', () => {
     host = await startFuzzHost({ bystanders: ['rsocket'], change: (config) => Object.assign(config.limits, { maxBrowserFrameBytes: BROWSER_FRAME_LIMIT }) });
   });
 
-  after(async () => {
-    try {
-      await host.checkBystanders('at the end');
-      watch.assertClean('at the end');
-    } finally {
-      await host.stop();
-      watch.dispose();
-    }
-  });
+  after(() => finishFuzzHost(host, watch));
 
   const browserUrl = (query: string) => `ws://127.0.0.1:${host.wsPorts.browser}/?${query}`;
 

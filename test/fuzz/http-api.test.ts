@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { API_TOKEN_FILE } from '../../src/plugins/http-api/api-token.js';
 import { WS_API_PATH } from '../../src/plugins/http-api/ws-api.js';
 import { CrashWatch, checkProperty, fuzzParameters, settle } from '../helpers/fuzz-harness.js';
-import { type FuzzHost, startFuzzHost } from '../helpers/fuzz-host.js';
+import { type FuzzHost, startFuzzHost, finishFuzzHost } from '../helpers/fuzz-host.js';
 import { chaosString, jsonTree, notJsonText, objectWithKeys, raw, str, toJsonText } from '../helpers/fuzz-json.js';
 import { wsConverse } from '../helpers/fuzz-ws.js';
 import { withApi } from '../helpers/test-host.js';
@@ -122,15 +122,7 @@ describe('fuzz: the HTTP API and its WebSocket API', () => {
     token = (await readFile(join(host.config.certDir, API_TOKEN_FILE), 'utf8')).trim();
   });
 
-  after(async () => {
-    try {
-      await host.checkBystanders('at the end');
-      watch.assertClean('at the end');
-    } finally {
-      await host.stop();
-      watch.dispose();
-    }
-  });
+  after(() => finishFuzzHost(host, watch));
 
   /** A tool that does everything right is still served: health over HTTP, and a round trip over /api/ws. */
   async function checkWellBehavedTool(what: string): Promise<void> {

@@ -8,7 +8,7 @@ import { createCsr } from '../../src/core/x509/csr.js';
 import { generateRsaKeyPair } from '../../src/core/x509/webcrypto.js';
 import { derOf, derMutationArb, mutateDer, pemOf } from '../helpers/fuzz-csr.js';
 import { CrashWatch, checkProperty, fuzzParameters, settle, until } from '../helpers/fuzz-harness.js';
-import { FUZZ_UNAUTHENTICATED_LIFETIME_MS, type FuzzHost, startFuzzHost } from '../helpers/fuzz-host.js';
+import { FUZZ_UNAUTHENTICATED_LIFETIME_MS, type FuzzHost, startFuzzHost, finishFuzzHost } from '../helpers/fuzz-host.js';
 import { type JsonTree, chaosString, isKnownReceiveTrigger, jsonTree, notJsonText, obj, objectWithKeys, raw, receiveTriggerText, str, toJsonText } from '../helpers/fuzz-json.js';
 import {
   FLAG, SANE_SETUP, TYPE, type WireOutcome, answerFrame, converse, encodeFrame, errorMessage, isError, rawFrameArb, requestFrame, setupFrame, splitAt, streamIdArb, tcp, tlsTo,
@@ -68,15 +68,8 @@ describe('fuzz: the RSocket transport (exchange port 8089, secure port 8088)', (
   });
 
   after(async () => {
-    try {
-      // The app that was connected all along is still served, and a folder nobody proved is untouched.
-      await host.checkBystanders('at the end');
-      assert.deepEqual(await readdir(victimFolder), ['app.csr']);
-      watch.assertClean('at the end');
-    } finally {
-      await host.stop();
-      watch.dispose();
-    }
+    // The app that was connected all along is still served, and a folder nobody proved is untouched.
+    await finishFuzzHost(host, watch, async () => assert.deepEqual(await readdir(victimFolder), ['app.csr']));
   });
 
   /** After every property: no crash, the bystander answers, newcomers are served, nothing stays registered. */

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { CertificateExchangeMedium } from '../../src/core/client-query.js';
 import { buildWebSocketQuery } from '../../src/core/protocol/websocket-query.js';
 import { CrashWatch, checkProperty, fuzzParameters, settle, within } from '../helpers/fuzz-harness.js';
-import { type FuzzHost, startFuzzHost } from '../helpers/fuzz-host.js';
+import { type FuzzHost, startFuzzHost, finishFuzzHost } from '../helpers/fuzz-host.js';
 import { converse, tcp } from '../helpers/fuzz-wire.js';
 import { wsConverse } from '../helpers/fuzz-ws.js';
 
@@ -65,15 +65,7 @@ describe('fuzz: TLS-record garbage before the handshake on the secure ports (RSo
     clientHello = await captureClientHello();
   });
 
-  after(async () => {
-    try {
-      await host.checkBystanders('at the end');
-      watch.assertClean('at the end');
-    } finally {
-      await host.stop();
-      watch.dispose();
-    }
-  });
+  after(() => finishFuzzHost(host, watch));
 
   /** A real app with the fuzzer's certificate completes TLS on 9088 and is asked for its plugins (8088: checkNewcomers). */
   async function checkSecureWebSocket(what: string): Promise<void> {

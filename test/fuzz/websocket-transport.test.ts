@@ -9,7 +9,7 @@ import { createCsr, csrCommonName } from '../../src/core/x509/csr.js';
 import { generateRsaKeyPair } from '../../src/core/x509/webcrypto.js';
 import { derOf, derMutationArb, mutateDer, pemOf } from '../helpers/fuzz-csr.js';
 import { CrashWatch, checkProperty, fuzzParameters, settle, until } from '../helpers/fuzz-harness.js';
-import { FUZZ_UNAUTHENTICATED_LIFETIME_MS, type FuzzHost, startFuzzHost } from '../helpers/fuzz-host.js';
+import { FUZZ_UNAUTHENTICATED_LIFETIME_MS, type FuzzHost, startFuzzHost, finishFuzzHost } from '../helpers/fuzz-host.js';
 import { chaosString, isKnownReceiveTrigger, jsonTree, nested, notJsonText, objectWithKeys, raw, receiveTriggerText, str, toJsonText } from '../helpers/fuzz-json.js';
 import { converse, tcp, tlsTo } from '../helpers/fuzz-wire.js';
 import { startCrashHost } from '../helpers/fuzz-crash-host.js';
@@ -95,15 +95,7 @@ describe('fuzz: the WebSocket transport (9089, 9088, browser 8333) and its query
     otherCsr = await createCsr('com.example.other', await generateRsaKeyPair());
   });
 
-  after(async () => {
-    try {
-      await host.checkBystanders('at the end');
-      watch.assertClean('at the end');
-    } finally {
-      await host.stop();
-      watch.dispose();
-    }
-  });
+  after(() => finishFuzzHost(host, watch));
 
   async function afterProperty(what: string): Promise<void> {
     await settle(50);

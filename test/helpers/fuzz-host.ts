@@ -18,7 +18,7 @@ import { RSocketTransportService } from '../../src/plugins/rsocket-transport/rso
 import { WebSocketTransportService } from '../../src/plugins/websocket-transport/websocket-transport-service.js';
 import { demoPlugin } from './demo-plugin.js';
 import { testConfig } from './fakes.js';
-import { within, until } from './fuzz-harness.js';
+import { type CrashWatch, within, until } from './fuzz-harness.js';
 import { SETUP, rawExchange, rawSecureAttempt } from './raw-rsocket.js';
 import { makeTempDir } from './temp-dir.js';
 import { RecordingHandler } from './test-host.js';
@@ -200,5 +200,20 @@ export async function startFuzzHost(options: FuzzHostOptions = {}): Promise<Fuzz
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/**
+ * The end of a fuzz file: the bystanders are still served, `moreChecks` hold and no crash was seen;
+ * the host and the watch are stopped even when a check fails, so a failure never hangs the file.
+ */
+export async function finishFuzzHost(host: FuzzHost, watch: CrashWatch, moreChecks?: () => Promise<void>): Promise<void> {
+  try {
+    await host.checkBystanders('at the end');
+    await moreChecks?.();
+    watch.assertClean('at the end');
+  } finally {
+    await host.stop();
+    watch.dispose();
   }
 }
