@@ -1,4 +1,5 @@
 import { type ClientQuery } from './client-query.js';
+import { type Disposable } from './disposable.js';
 import { type HealthCheck } from './health-check.js';
 import { type ParsedCsr } from './x509/csr.js';
 
@@ -56,7 +57,32 @@ export interface DeviceTransport {
   listDevices?(): Promise<DeviceSummary[]>;
   /** Read-only health checks for `sonarhost doctor` (adb found, simulator root present, …). */
   check?(): Promise<HealthCheck[]>;
+  /**
+   * A PNG of the device's screen (Android: `screencap -p`), for UIs such as Flipper's. Throws a
+   * HostError (`device-not-found`, `device-unavailable`, `timeout`) saying why when it cannot.
+   */
+  takeScreenshot?(deviceId: string, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * Follows the device's log (Android: `adb logcat`) until the returned Disposable is disposed; each
+   * line arrives parsed. Starts at the current end of the log. Problems (device gone, stream ended)
+   * reach `onEnd` once, after which no more entries arrive.
+   */
+  followLogs?(deviceId: string, onEntry: (entry: DeviceLogEntry) => void, onEnd?: (error?: Error) => void): Disposable;
 }
+
+/** One line of a device's log, in the shape Flipper's Logs plugin shows. */
+export interface DeviceLogEntry {
+  /** ISO 8601 time of the line, as the device stamped it. */
+  date: string;
+  type: DeviceLogLevel;
+  message: string;
+  pid: number;
+  tid: number;
+  tag: string;
+  app?: string;
+}
+
+export type DeviceLogLevel = 'unknown' | 'verbose' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 export interface DeviceSummary {
   /** The transport that reported it (`android`, `ios-simulator`, …). */
@@ -68,4 +94,10 @@ export interface DeviceSummary {
   state: string;
   /** Transport-specific facts worth showing (model, API level, runtime, reverse ports, apps seen). */
   details: Record<string, string>;
+  /** The OS as the SDKs name it in their query (`Android`, `iOS`, `MacOS`, `Linux`, `Windows`), for UIs. */
+  os?: string;
+  /** `physical` (a phone, this computer) or `emulator` (emulators, simulators), for UIs. */
+  deviceType?: 'physical' | 'emulator';
+  /** Whether `takeScreenshot` / `followLogs` work for this device now. */
+  features?: { screenshot: boolean; logs: boolean };
 }

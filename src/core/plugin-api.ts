@@ -13,7 +13,7 @@ import 'reflect-metadata';
 
 export { ContainerModule, inject, injectable, multiInject, optional } from 'inversify';
 export { type PluginDescriptor, type PluginKind, PLUGIN_API_VERSION, definePlugin } from './plugin-descriptor.js';
-export { DeviceTransport, type DeviceFile, type DeviceSummary, type DeviceTarget, type ExchangeRequest } from './device-transport.js';
+export { DeviceTransport, type DeviceFile, type DeviceLogEntry, type DeviceLogLevel, type DeviceSummary, type DeviceTarget, type ExchangeRequest } from './device-transport.js';
 export { ConnectionHandler, type AppClient, type PluginEvent } from './connection-handler.js';
 export { CertificateStore } from './certificate-store.js';
 export { CertificateExchange } from './certificate-exchange.js';
