@@ -71,6 +71,27 @@ describe('npm start', () => {
     }
   });
 
+  it('stops the host and releases its ports when the npm process is killed outright (SIGKILL)', async () => {
+    const ports = await freePorts(6);
+    const args = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5])];
+    const npm = spawn('npm', ['start', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SONARHOST_CONFIG: '' } });
+    let output = '';
+    npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    let below: number[] = [];
+    try {
+      await eventually(() => output.includes('sonarhost is running'), `the host to start:\n${output}`, 60_000);
+      below = await descendants(npm.pid!);
+      assert.ok(below.length > 0, 'npm started the host as a child');
+      // npm gets no chance to pass anything on; the shell it ran the script in survives it.
+      npm.kill('SIGKILL');
+      await eventually(async () => (await Promise.all(below.map(alive))).every((a) => !a), `every process npm started to exit after npm was killed:\n${output}`, 30_000);
+      for (const port of ports) assert.equal(await accepts(port), false, `port ${port} is released`);
+    } finally {
+      for (const pid of below) if (await alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('finds a stale or missing output and no other', async () => {
     const { staleSource } = await launcher();
     await mkdir(join(dir, 'src', 'cli'), { recursive: true });
