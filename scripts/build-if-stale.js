@@ -58,7 +58,8 @@ export function staleSource(root, patterns = buildPatterns(root)) {
 export async function buildIfStale(root, log = (line) => process.stderr.write(line + '\n')) {
   const stale = staleSource(root);
   if (stale === undefined) return;
-  log(`sonarhost: building (${stale} changed since the last build)…`);
+  const firstBuild = mtime(join(root, 'dist', 'src', 'cli', 'main.js')) === undefined;
+  log(firstBuild ? 'sonarhost: first start, compiling src (about half a minute; later starts begin at once)…' : `sonarhost: building (${stale} changed since the last build)…`);
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const child = spawn(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
   const forward = (signal) => child.kill(signal);
