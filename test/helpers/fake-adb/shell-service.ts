@@ -31,13 +31,16 @@ export function shellService(interpreter: ShellInterpreter, service: 'shell' | '
       await flush().catch(() => undefined);
       return !channel.isClosed;
     };
-    const io: CommandIo = { stdin: Buffer.alloc(0), out: sink, err: sink, drain };
     if (command !== '') {
+      // The host closing the stream (CLSE) is a hangup for a command that waits for more to print.
+      const hangup = new AbortController();
+      channel.attach({ onClose: () => hangup.abort() });
+      const io: CommandIo = { stdin: Buffer.alloc(0), out: sink, err: sink, drain, hangup: hangup.signal };
       await interpreter.runScript(command, proc, io, flush);
       await flush();
       return;
     }
-    await interactive(channel, interpreter, proc, io, flush);
+    await interactive(channel, interpreter, proc, { stdin: Buffer.alloc(0), out: sink, err: sink, drain }, flush);
   };
 }
 
