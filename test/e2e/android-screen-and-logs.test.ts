@@ -154,6 +154,27 @@ describe('Android screenshots and logcat through the real adb server', { skip: a
     assert.ok(HostError.is(failed.error, 'device-not-found'), String(failed.error));
   });
 
+  it('an adbd without exec: (before Android 5): screenshot and logcat fall back to shell:, undoing its CRLF translation', async () => {
+    const { device, serial } = await newDevice({ legacyShell: true });
+    // Bytes 0x0a and 0x0d all over the image, as a terminal would mangle them.
+    device.screen = makePng(40, 40, (x, y) => [x % 2 ? 0x0a : 0x0d, y % 3 ? 0x0d : 0x0a, 0x0a]);
+    const png = await transport.takeScreenshot(serial);
+    assert.ok(png.equals(device.screen), `got ${png.length} bytes, the device has ${device.screen.length}`);
+    assert.ok(device.shellLog.some((l) => l.service === 'shell' && l.command === 'echo && screencap -p'), JSON.stringify(device.shellLog));
+    assert.ok(!device.shellLog.some((l) => l.service === 'exec'), 'exec: was refused, so nothing ran through it');
+
+    const logs = collector();
+    const follow = transport.followLogs(serial, logs.onEntry, logs.onEnd);
+    await waitUntil(() => device.logcat.following === 1, 'logcat to start on the device', 15_000, 20);
+    device.logcat.log({ tag: 'Old', message: 'through a terminal' });
+    await logs.count(1, 'the line');
+    assert.equal(logs.entries[0]!.message, 'through a terminal', 'no CR left at the end');
+    assert.ok(device.shellLog.some((l) => l.service === 'shell' && l.command === 'logcat -v threadtime -T 1'));
+    const closed = nextClose(device);
+    await follow.dispose();
+    assert.equal((await within(closed, 'logcat to stop on the device', 15_000)).why, 'hangup');
+  });
+
   it('listDevices describes devices as Flipper does: Android, physical or emulator, features while online', async () => {
     const phone = await newDevice();
     const emulator = await newDevice({ props: { 'ro.kernel.qemu': '1' } });

@@ -255,8 +255,9 @@ export class FakeAndroidDevice implements ShellDevice, ConnectionOwner {
   }
 
   serviceFor(service: string, connection: DeviceConnection): ServiceRunner | undefined {
-    if (service.startsWith('shell:')) return shellService(this.interpreter, 'shell', service.slice('shell:'.length), (entry) => this.shellLog.push(entry));
-    if (service.startsWith('exec:')) return shellService(this.interpreter, 'exec', service.slice('exec:'.length), (entry) => this.shellLog.push(entry));
+    const legacy = this.options.legacyShell ?? false;
+    if (service.startsWith('shell:')) return shellService(this.interpreter, 'shell', service.slice('shell:'.length), (entry) => this.shellLog.push(entry), legacy);
+    if (service.startsWith('exec:') && !legacy) return shellService(this.interpreter, 'exec', service.slice('exec:'.length), (entry) => this.shellLog.push(entry));
     if (service.startsWith('reverse:')) {
       return reverseService(this.reverses, service.slice('reverse:'.length), connection, this.transportNames.get(connection) ?? 'host');
     }

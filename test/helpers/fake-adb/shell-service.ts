@@ -17,13 +17,14 @@ export interface ShellLogEntry {
   at: Date;
 }
 
-export function shellService(interpreter: ShellInterpreter, service: 'shell' | 'exec', command: string, log: (entry: ShellLogEntry) => void): ServiceRunner {
+/** `crlf`: the output passes a terminal that turns LF into CRLF (old adbd's `shell:`). */
+export function shellService(interpreter: ShellInterpreter, service: 'shell' | 'exec', command: string, log: (entry: ShellLogEntry) => void, crlf = false): ServiceRunner {
   return async (channel: AdbChannel): Promise<void> => {
     log({ service, command, at: new Date() });
     const proc = interpreter.process(SHELL_USER, '/');
     const sink = new BufferSink();
     const flush = async (): Promise<void> => {
-      const data = sink.take();
+      const data = crlf ? toCrlf(sink.take()) : sink.take();
       if (data.length > 0 && !channel.isClosed) await channel.write(data);
     };
     const drain = async (): Promise<boolean> => {
@@ -70,4 +71,15 @@ function interactive(channel: AdbChannel, interpreter: ShellInterpreter, proc: R
       },
     });
   });
+}
+
+function toCrlf(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (let lf = data.indexOf(0x0a); lf >= 0; lf = data.indexOf(0x0a, start)) {
+    parts.push(data.subarray(start, lf), Buffer.from('\r\n'));
+    start = lf + 1;
+  }
+  parts.push(data.subarray(start));
+  return Buffer.concat(parts);
 }
