@@ -147,6 +147,8 @@ describe('Android screenshots and logcat through the real adb server', { skip: a
     assert.ok(HostError.is(ended.error, 'device-unavailable'), String(ended.error));
     assert.match(ended.error.message, new RegExp(serial.replace(/\./g, '\\.')));
     await follow.dispose();
+    // adb keeps the vanished TCP device listed, offline: a screenshot says it is not available.
+    await assert.rejects(transport.takeScreenshot(serial), (error: unknown) => HostError.is(error, 'device-unavailable') && /offline/.test(error.message) && error.message.includes(serial));
 
     const unknown = collector();
     transport.followLogs('127.0.0.1:1', unknown.onEntry, unknown.onEnd);

@@ -78,7 +78,10 @@ export function deviceError(serial: string, error: unknown): HostError {
   if (/unauthorized/i.test(text)) {
     return new HostError('device-unavailable', `Android device ${serial} is unauthorized: accept the USB debugging prompt on the device (adb: ${text}).`, { cause: error });
   }
-  return new HostError('device-unavailable', `Android device ${serial} is not available (adb: ${text}). Is it offline? Check \`adb devices\`.`, { cause: error });
+  if (/offline/i.test(text)) {
+    return new HostError('device-unavailable', `Android device ${serial} is offline (adb: ${text}): reconnect it, or wait until \`adb devices\` lists it as "device".`, { cause: error });
+  }
+  return new HostError('device-unavailable', `Android device ${serial} is not available (adb: ${text}). Check \`adb devices\`.`, { cause: error });
 }
 
 export function abortReason(signal: AbortSignal): Error {
