@@ -106,7 +106,7 @@ export class AdbBridge {
       throw new HostError('device-unavailable', `Taking a screenshot of Android device ${serial} failed (${describeError(error)}). Is it still connected? Check \`adb devices\`.`, { cause: error });
     }
     if (png.length > maxBytes) throw new HostError('device-unavailable', `Android device ${serial} sent a screenshot larger than ${maxBytes} bytes; it was refused.`);
-    if (png.length === 0) throw new HostError('device-unavailable', `\`screencap -p\` on Android device ${serial} printed nothing: is screencap missing, or the screen locked by a secure window?`);
+    if (png.length === 0) throw new HostError('device-unavailable', `\`screencap -p\` on Android device ${serial} printed nothing: does this device have screencap (very old Android versions do not)?`);
     if (!png.subarray(0, PNG_SIGNATURE.length).equals(PNG_SIGNATURE)) {
       const start = png.subarray(0, 80).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
       throw new HostError('device-unavailable', `\`screencap -p\` on Android device ${serial} answered with something that is not a PNG (it starts ${JSON.stringify(start)}).`);

@@ -33,8 +33,8 @@ const ONLINE = new Set(['device', 'emulator']);
 
 /**
  * Whether a device is an emulator: the serial the emulator gives itself (`emulator-5554`), or the
- * properties every Android emulator image sets (`ro.kernel.qemu` / `ro.boot.qemu` = 1, the goldfish
- * and ranchu virtual boards). Anything else counts as a phone; so does a device whose properties
+ * properties Android emulator images set (`ro.kernel.qemu`, on newer images `ro.boot.qemu` = 1; the
+ * goldfish and ranchu virtual boards), which also tell an emulator reached over `adb connect`. Anything else counts as a phone; so does a device whose properties
  * could not be read.
  */
 export function isEmulator(serial: string, props: Record<string, string> = {}): boolean {
