@@ -91,6 +91,22 @@ describe('Android screenshots and logcat through the real adb server', { skip: a
     await assert.rejects(transport.takeScreenshot(serial, controller.signal), /the UI went away/);
   });
 
+  it('a device that does not answer: aborting stops the screenshot at once, and the time limit ends it', async () => {
+    const { device, serial } = await newDevice();
+    let release!: () => void;
+    device.screencapHold = new Promise<void>((resolve) => (release = resolve));
+    try {
+      const controller = new AbortController();
+      const shot = transport.takeScreenshot(serial, controller.signal);
+      await waitUntil(() => device.shellLog.some((l) => l.command === 'screencap -p'), 'screencap to start on the device', 15_000, 20);
+      controller.abort(new Error('the UI went away'));
+      await assert.rejects(within(shot, 'the aborted screenshot to settle', 5_000), /the UI went away/);
+      await assert.rejects(bridge.screenshot(serial, { timeoutMs: 300 }), (error: unknown) => HostError.is(error, 'timeout') && error.message.includes(serial));
+    } finally {
+      release();
+    }
+  });
+
   it('followLogs delivers the newest line before it started and every line after, parsed, skipping garbage', async () => {
     const { device, serial } = await newDevice();
     const early = new Date(2000, 0, 1);

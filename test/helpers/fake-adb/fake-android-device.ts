@@ -49,6 +49,8 @@ export class FakeAndroidDevice implements ShellDevice, ConnectionOwner {
   readonly logcat = new FakeLogcat();
   /** What `screencap -p` prints: a small valid PNG by default; tests may put anything here. */
   screen: Buffer = makePng();
+  /** When set, `screencap` waits for it (or the host hanging up) before printing: a slow device. */
+  screencapHold: Promise<void> | undefined;
 
   rooted: boolean;
   runAsCapabilityBug: boolean;

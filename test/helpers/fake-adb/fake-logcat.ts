@@ -164,6 +164,12 @@ export const screencap: ShellCommand = async (args, io, _proc, shell) => {
     io.err.write(`screencap: the fake device supports only \`screencap -p\` (PNG to stdout), not ${JSON.stringify(args.join(' '))}\n`);
     return 1;
   }
+  const hold = shell.device.screencapHold;
+  if (hold !== undefined) {
+    const stopped = [io.hangup, shell.device.signal].filter((s): s is AbortSignal => s !== undefined);
+    await Promise.race([hold, ...stopped.map((s) => new Promise<void>((resolve) => (s.aborted ? resolve() : s.addEventListener('abort', () => resolve(), { once: true }))))]);
+    if (stopped.some((s) => s.aborted)) return 141;
+  }
   io.out.write(shell.device.screen);
   return 0;
 };

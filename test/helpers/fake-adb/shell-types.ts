@@ -84,6 +84,8 @@ export interface ShellDevice {
   readonly logcat: FakeLogcat;
   /** What `screencap -p` prints. */
   readonly screen: Buffer;
+  /** When set, `screencap` waits for it (or the host hanging up) before printing: a slow device. */
+  readonly screencapHold: Promise<void> | undefined;
   /** Aborted when the device stops or vanishes: sleeping commands wake and scripts stop. */
   readonly signal: AbortSignal;
 }
