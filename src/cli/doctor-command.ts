@@ -129,7 +129,7 @@ function runningHostChecks(running: RunningHost, busy: string[]): HealthCheck[] 
         {
           name: 'sonarhost',
           status: 'fail',
-          detail: `another sonarhost answers at ${running.url}/, with a different certificate folder (it refused the token of this one)`,
+          detail: `a server at ${running.url}/ answers like sonarhost but cannot prove it holds the token of this certificate folder: another sonarhost with another folder, or a program posing as one (it was sent nothing secret)`,
           fix: `stop it, or point at its folder with --cert-dir; or ${second}`,
         },
       ];

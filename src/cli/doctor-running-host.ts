@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type HostConfig } from '../core/host-config.js';
 import { API_TOKEN_FILE } from '../core/access-token.js';
+import { proveHost } from './host-proof-client.js';
+import { readPrivateFile } from './private-file.js';
 
 /** What the host records in `<certDir>/api.json` when its API starts. */
 const API_RECORD_FILE = 'api.json';
@@ -23,7 +24,8 @@ export interface RunningHost {
  * timeout; anything that does not answer like sonarhost's API is "not a sonarhost".
  */
 export async function findRunningHost(config: HostConfig, timeoutMs = 2000): Promise<RunningHost | undefined> {
-  const token = (await readFile(join(config.certDir, API_TOKEN_FILE), 'utf8').catch(() => '')).trim();
+  // Read as the other commands read it: no links, this user's, mode 0600. Without it, nothing is proved.
+  const token = (await readPrivateFile(join(config.certDir, API_TOKEN_FILE)).catch(() => '')).trim();
   const record = await readRecord(config.certDir);
   const urls = new Set<string>();
   if (record?.url !== undefined) urls.add(record.url);
@@ -46,7 +48,7 @@ interface ApiRecord {
 
 async function readRecord(certDir: string): Promise<ApiRecord | undefined> {
   try {
-    const raw = JSON.parse(await readFile(join(certDir, API_RECORD_FILE), 'utf8')) as Record<string, unknown>;
+    const raw = JSON.parse(await readPrivateFile(join(certDir, API_RECORD_FILE))) as Record<string, unknown>;
     const url = typeof raw.url === 'string' && /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+\/?$/.test(raw.url) ? raw.url.replace(/\/$/, '') : undefined;
     return {
       url,
@@ -59,18 +61,24 @@ async function readRecord(certDir: string): Promise<ApiRecord | undefined> {
   }
 }
 
+/**
+ * Whether sonarhost's API answers at `url`, and for this folder: the host must first prove it holds our
+ * token (src/core/host-proof.ts), and only then gets a one-time proof of ours, never the token itself.
+ * A process squatting the port after the host stopped learns nothing from being asked.
+ */
 async function askHealth(url: string, token: string, timeoutMs: number): Promise<{ sameCertDir: boolean; clients?: number } | undefined> {
+  const proof = await proveHost(url, token || '0'.repeat(64), timeoutMs);
+  if (!proof.ok) return proof.reason === 'wrong-proof' ? { sameCertDir: false } : undefined;
+  if (!token) return { sameCertDir: false };
   // A timer of our own, not AbortSignal.timeout: that one does not keep the process alive, and a CLI
   // waiting only on a silent peer would exit with nothing said.
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
-    const response = await fetch(`${url}/api/health`, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: controller.signal });
+    const response = await fetch(`${url}/api/health`, { headers: { authorization: proof.authorization }, signal: controller.signal, redirect: 'error' });
     const body = (await response.json()) as Record<string, unknown>;
     if (response.status === 200 && body.status === 'ok') return { sameCertDir: true, clients: typeof body.clients === 'number' ? body.clients : undefined };
-    // sonarhost's API refuses a wrong token with a message naming its token file.
-    if (response.status === 401 && typeof body.error === 'string' && body.error.includes(API_TOKEN_FILE)) return { sameCertDir: false };
-    return undefined;
+    return { sameCertDir: false };
   } catch {
     return undefined;
   } finally {

@@ -47,9 +47,11 @@ export class HostApiClient {
   }
 
   /** Opens the connection; rejects with the socket's error (ECONNREFUSED when nothing listens). */
-  static connect(wsUrl: string, token: string): Promise<HostApiClient> {
+  static connect(wsUrl: string, credentials: string | { authorization: string }): Promise<HostApiClient> {
+    // A token string is sent as a bearer token (scripts, benchmarks); the CLI passes a one-time proof instead.
+    const authorization = typeof credentials === 'string' ? `Bearer ${credentials}` : credentials.authorization;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+      const ws = new WebSocket(wsUrl, { headers: { authorization }, perMessageDeflate: false });
       ws.once('open', () => {
         ws.removeListener('error', reject);
         resolve(new HostApiClient(ws));

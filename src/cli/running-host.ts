@@ -1,8 +1,10 @@
-import { readFile, watch } from 'node:fs/promises';
+import { watch } from 'node:fs/promises';
 import { join } from 'node:path';
 import { API_TOKEN_FILE } from '../core/access-token.js';
 import { RUNNING_HOST_FILE, type RunningHostRecord } from '../plugins/http-api/running-host-file.js';
 import { HostApiClient } from './host-api-client.js';
+import { loopbackUrl, proveHost } from './host-proof-client.js';
+import { UntrustedFile, checkPrivateFolder, processOfThisUser, readPrivateFile } from './private-file.js';
 
 /** Exit codes of the commands that talk to a running host; README lists them for scripts. */
 export const EXIT = { ok: 0, appError: 1, usage: 2, notRunning: 3, noSuchClient: 4, timeout: 5 } as const;
@@ -25,34 +27,57 @@ export interface RunningHost {
 /**
  * Finds the host serving a certificate folder through what it records there while it runs
  * (`api.json`, and the token in `api.token`). A file left behind by a host that died is recognised by
- * its process id or by a refused connection, and reported as "not running".
+ * its process id or by a refused connection, and reported as "not running". Nothing in those files is
+ * trusted blindly (SECURITY.md, "The CLI and the token"): both must be plain files of this user's with
+ * mode 0600 in a folder of mode 0700, the address a loopback http:// one, the pid a process of this user.
  */
 export async function findRunningHost(certDir: string): Promise<RunningHost> {
   const notRunning = (why: string) => new CliFailure(EXIT.notRunning, `No sonarhost is running for the certificate folder ${certDir} (${why}). Start one with "sonarhost start", or name its folder with --cert-dir.`);
+  const refused = (why: string) => new CliFailure(EXIT.notRunning, `Not talking to the host recorded in ${certDir}: ${why}. Start sonarhost with this folder, or name the right one with --cert-dir.`);
   let record: RunningHostRecord;
   try {
-    record = JSON.parse(await readFile(join(certDir, RUNNING_HOST_FILE), 'utf8')) as RunningHostRecord;
+    await checkPrivateFolder(certDir);
+    record = JSON.parse(await readPrivateFile(join(certDir, RUNNING_HOST_FILE))) as RunningHostRecord;
   } catch (error) {
+    if (error instanceof UntrustedFile) throw refused(error.message);
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw notRunning(`no ${RUNNING_HOST_FILE}`);
     if ((error as NodeJS.ErrnoException).code === 'EACCES') throw new CliFailure(EXIT.notRunning, `Cannot read ${join(certDir, RUNNING_HOST_FILE)}: run as the user that runs the host.`);
     throw notRunning(`${RUNNING_HOST_FILE} is unreadable`);
   }
-  if (typeof record.url !== 'string' || typeof record.wsUrl !== 'string' || typeof record.pid !== 'number') throw notRunning(`${RUNNING_HOST_FILE} is damaged`);
-  if (!processExists(record.pid)) throw notRunning(`${RUNNING_HOST_FILE} is stale: process ${record.pid} has exited`);
+  const url = loopbackUrl(record.url, ['http:']);
+  const wsUrl = loopbackUrl(record.wsUrl, ['ws:']);
+  if (typeof record.pid !== 'number') throw notRunning(`${RUNNING_HOST_FILE} is damaged`);
+  if (url === undefined || wsUrl === undefined) throw refused(`${RUNNING_HOST_FILE} names an address that is not this machine's loopback (${String(record.url).slice(0, 80)})`);
+  if (!(await processOfThisUser(record.pid))) throw notRunning(`${RUNNING_HOST_FILE} is stale: process ${record.pid} is not a running process of this user`);
   let token: string;
   try {
-    token = (await readFile(join(certDir, API_TOKEN_FILE), 'utf8')).trim();
-  } catch {
+    token = (await readPrivateFile(join(certDir, API_TOKEN_FILE))).trim();
+  } catch (error) {
+    if (error instanceof UntrustedFile) throw refused(error.message);
     throw new CliFailure(EXIT.notRunning, `Cannot read the API token ${join(certDir, API_TOKEN_FILE)}: run as the user that runs the host.`);
   }
-  return { record, token };
+  return { record: { ...record, url, wsUrl }, token };
 }
 
-/** Connects to the running host's WebSocket API; a refused connection means the recorded host is gone. */
+const PROOF_TIMEOUT_MS = 5000;
+
+/**
+ * Connects to the running host's WebSocket API once the host has proved it holds the folder's token;
+ * the token itself is never sent, only a one-time proof (src/core/host-proof.ts). A refused connection
+ * means the recorded host is gone; a server that cannot prove the token gets nothing.
+ */
 export async function connectToHost(certDir: string): Promise<{ host: RunningHost; api: HostApiClient }> {
   const host = await findRunningHost(certDir);
+  const proof = await proveHost(host.record.url, host.token, PROOF_TIMEOUT_MS);
+  if (!proof.ok) {
+    if (proof.reason === 'unreachable' && /ECONNREFUSED/.test(proof.detail)) {
+      throw new CliFailure(EXIT.notRunning, `No sonarhost answers at ${host.record.url} (connection refused); ${RUNNING_HOST_FILE} in ${certDir} is stale. Start one with "sonarhost start".`);
+    }
+    if (proof.reason === 'unreachable') throw new CliFailure(EXIT.notRunning, `Could not reach the host's API at ${host.record.url}: ${proof.detail}`);
+    throw new CliFailure(EXIT.notRunning, `The server at ${host.record.url} is not the sonarhost of ${certDir} (${proof.detail}); nothing was sent to it. Another program may hold the API port: check with "sonarhost doctor".`);
+  }
   try {
-    return { host, api: await HostApiClient.connect(host.record.wsUrl, host.token) };
+    return { host, api: await HostApiClient.connect(host.record.wsUrl, { authorization: proof.authorization }) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') throw new CliFailure(EXIT.notRunning, `No sonarhost answers at ${host.record.url} (connection refused); ${RUNNING_HOST_FILE} in ${certDir} is stale. Start one with "sonarhost start".`);
@@ -78,7 +103,7 @@ export async function connectToHostBy(certDir: string, deadline: number, timeout
   }
 }
 
-const EACCES_FAILURE = /run as the user that runs the host/;
+const EACCES_FAILURE = /run as the user that runs the host|^Not talking to the host|is not the sonarhost of/;
 
 /** Resolves when something changes in `folder`, or after `ms` at the latest. */
 async function changeIn(folder: string, ms: number): Promise<void> {
@@ -91,14 +116,5 @@ async function changeIn(folder: string, ms: number): Promise<void> {
     if (!stop.signal.aborted) await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
   } finally {
     clearTimeout(timer);
-  }
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by another user
   }
 }

@@ -1,7 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inject, injectable } from 'inversify';
 import { writeFileAtomic } from './atomic-file.js';
+import { HostConfig } from './host-config.js';
 
 /**
  * The host's one secret for local tools: the HTTP API, its WebSocket API and the flipper-server-compatible
@@ -9,18 +11,28 @@ import { writeFileAtomic } from './atomic-file.js';
  */
 export const API_TOKEN_FILE = 'api.token';
 
-/** Reads `<certDir>/api.token`, creating it (32 random bytes, hex, mode 0600) on first use. */
-export async function ensureApiToken(certDir: string): Promise<string> {
-  const path = join(certDir, API_TOKEN_FILE);
-  try {
-    const token = (await readFile(path, 'utf8')).trim();
-    if (/^[0-9a-f]{32,}$/.test(token)) return token;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+/**
+ * The token of one host run. Each start issues a new one and replaces `<certDir>/api.token` atomically
+ * (32 random bytes, hex, mode 0600), so a token that leaked is worthless after the next start and a
+ * process that squats the API port after the host stopped cannot use one it was sent. Every face of the
+ * same host shares it: the first to ask creates it.
+ */
+@injectable()
+export class HostAccessToken {
+  private issued: Promise<string> | undefined;
+
+  constructor(@inject(HostConfig) private readonly config: HostConfig) {}
+
+  get(): Promise<string> {
+    this.issued ??= issueApiToken(this.config.certDir);
+    return this.issued;
   }
+}
+
+async function issueApiToken(certDir: string): Promise<string> {
   await mkdir(certDir, { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString('hex');
-  await writeFileAtomic(path, token + '\n', 0o600);
+  await writeFileAtomic(join(certDir, API_TOKEN_FILE), token + '\n', 0o600);
   return token;
 }
 

@@ -1,6 +1,7 @@
 import { Container, type ContainerModule } from 'inversify';
 import { ConnectionHandler } from '../core/connection-handler.js';
 import { DeviceTransport } from '../core/device-transport.js';
+import { HostAccessToken } from '../core/access-token.js';
 import { AppConnector } from '../core/app-connector.js';
 import { CertificateRenewal } from '../core/certificate-renewal.js';
 import { HostService } from '../core/host-service.js';
@@ -71,6 +72,7 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
   container.bind(Clock).toConstantValue(overrides.clock ?? systemClock);
   container.bind(Host).toSelf();
   container.bind(HostEvents).toSelf();
+  container.bind(HostAccessToken).toSelf();
   container.bind(ClientRegistry).toSelf();
   container.bind(AppConnector).toSelf();
   container.bind(ConnectionGate).toSelf();

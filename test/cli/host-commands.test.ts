@@ -65,10 +65,12 @@ describe('the commands for a running host', () => {
     await runCli(['certs', '--cert-dir', staleDir], { cwd: dir });
     const dead = spawn(process.execPath, ['-e', '0']);
     await once(dead, 'exit');
-    await writeFile(join(staleDir, 'api.json'), JSON.stringify({ url: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/api/ws', pid: dead.pid, version: '0', startedAt: 'then' }));
+    // As a host that died leaves it: mode 0600, beside a token.
+    await writeFile(join(staleDir, 'api.json'), JSON.stringify({ url: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/api/ws', pid: dead.pid, version: '0', startedAt: 'then' }), { mode: 0o600 });
+    await writeFile(join(staleDir, 'api.token'), 'ab'.repeat(32) + '\n', { mode: 0o600 });
     const stale = await runCli(['clients', '--cert-dir', staleDir], { cwd: dir });
     assert.equal(stale.code, 3, stale.stderr);
-    assert.match(stale.stderr, /api\.json is stale: process \d+ has exited/);
+    assert.match(stale.stderr, /api\.json is stale: process \d+ is not a running process of this user/);
   });
 
   it('records the API in api.json (mode 0600) and reports it in status', async () => {

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import { join } from 'node:path';
 import { inject, injectable, multiInject, optional } from 'inversify';
-import { API_TOKEN_FILE, ensureApiToken } from '../../core/access-token.js';
+import { API_TOKEN_FILE, HostAccessToken } from '../../core/access-token.js';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { type AppSession } from '../../core/app-session.js';
 import { ClientRegistry } from '../../core/client-registry.js';
@@ -60,6 +60,7 @@ export class FlipperServerApiService implements HostService {
     @multiInject(DeviceTransport) @optional() private readonly transports: DeviceTransport[] | undefined,
     @inject(FlipperPlugins) private readonly plugins: FlipperPlugins,
     @inject(FlipperUiFiles) private readonly uiFiles: FlipperUiFiles,
+    @inject(HostAccessToken) private readonly token: HostAccessToken,
     @inject(Logger) logger: Logger,
     @inject(FlipperUiLimitsToken) @optional() limits: FlipperUiLimits | undefined,
   ) {
@@ -83,7 +84,7 @@ export class FlipperServerApiService implements HostService {
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
     if (this.config.flipperServer.port === false) return running;
-    const token = await ensureApiToken(this.config.certDir);
+    const token = await this.token.get();
     // flipper-server 0.212+ clients read the token from auth.token in their certificate folder.
     await writeFileAtomic(join(this.config.certDir, FLIPPER_AUTH_TOKEN_FILE), token + '\n', 0o600);
     this.access = new FlipperAccess(token, join(this.config.certDir, API_TOKEN_FILE), () => this.boundPort ?? 0);

@@ -1,5 +1,6 @@
 import type * as http from 'node:http';
 import { tokenMatches } from '../../core/access-token.js';
+import { ProofChallenges, isNonce } from '../../core/host-proof.js';
 import { loopbackRefusal } from '../../core/loopback-access.js';
 import { ApiProblem } from './api-problem.js';
 
@@ -9,12 +10,24 @@ import { ApiProblem } from './api-problem.js';
  * routes a browser cannot give headers (the event stream and the WebSocket) take it as `?token=`.
  */
 export class ApiAccess {
+  /** The CLI's way in: it proves it holds the token without sending it (src/core/host-proof.ts). */
+  private readonly challenges: ProofChallenges;
+
   constructor(
     private readonly token: string,
     private readonly tokenFile: string,
     /** The port the API listens on: the only one its pages' Origin may name. */
     private readonly port: () => number,
-  ) {}
+  ) {
+    this.challenges = new ProofChallenges(token);
+  }
+
+  /** `GET /api/hello?nonce=…`, open to any local caller: this host's proof that it holds the token. */
+  hello(url: URL): { service: 'sonarhost'; nonce: string; proof: string } {
+    const nonce = url.searchParams.get('nonce');
+    if (!isNonce(nonce)) throw new ApiProblem('bad-request', 'GET /api/hello needs ?nonce= with 32 to 128 lowercase hex digits');
+    return { service: 'sonarhost', ...this.challenges.answer(nonce) };
+  }
 
   checkOrigin(req: http.IncomingMessage): void {
     const refusal = loopbackRefusal(req, this.port());
@@ -23,6 +36,7 @@ export class ApiAccess {
 
   checkToken(req: http.IncomingMessage, url: URL, queryAllowed: boolean): void {
     const header = req.headers.authorization;
+    if (header?.startsWith('Sonarhost-Proof ') && this.challenges.accepts(header)) return;
     const given = header?.startsWith('Bearer ') ? header.slice(7).trim() : queryAllowed ? (url.searchParams.get('token') ?? undefined) : undefined;
     if (!tokenMatches(this.token, given)) {
       const where = queryAllowed ? '"Authorization: Bearer <token>" (or ?token=<token>)' : '"Authorization: Bearer <token>" (?token= is taken only by /api/events and /api/ws)';

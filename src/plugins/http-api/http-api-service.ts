@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import { join } from 'node:path';
 import { inject, injectable, multiInject, optional } from 'inversify';
-import { API_TOKEN_FILE, ensureApiToken } from '../../core/access-token.js';
+import { API_TOKEN_FILE, HostAccessToken } from '../../core/access-token.js';
 import { CertificateStore } from '../../core/certificate-store.js';
 import { ClientRegistry, clientInfo } from '../../core/client-registry.js';
 import { DeviceTransport } from '../../core/device-transport.js';
@@ -49,6 +49,7 @@ export class HttpApiService implements HostService {
     @inject(HostEvents) private readonly events: HostEvents,
     @inject(CertificateStore) private readonly certificates: CertificateStore,
     @multiInject(DeviceTransport) @optional() private readonly transports: DeviceTransport[] | undefined,
+    @inject(HostAccessToken) private readonly token: HostAccessToken,
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('api');
@@ -59,7 +60,7 @@ export class HttpApiService implements HostService {
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
     if (this.config.api.port === false) return running;
-    this.access = new ApiAccess(await ensureApiToken(this.config.certDir), join(this.config.certDir, API_TOKEN_FILE), () => this.boundPort ?? 0);
+    this.access = new ApiAccess(await this.token.get(), join(this.config.certDir, API_TOKEN_FILE), () => this.boundPort ?? 0);
     running.push(this.feed.attach(this.events));
     const sockets = new Set<net.Socket>();
     const server = http.createServer((req, res) => void this.handle(req, res));
@@ -96,6 +97,7 @@ export class HttpApiService implements HostService {
       // The page declares no icon; this answers browsers that ask anyway, without a 404 in their console.
       if (req.method === 'GET' && url.pathname === '/favicon.ico') return void res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
       if (!url.pathname.startsWith('/api/')) throw new ApiProblem('not-found', 'not found');
+      if (req.method === 'GET' && url.pathname === '/api/hello') return sendJson(res, 200, this.access!.hello(url));
       this.access!.checkToken(req, url, url.pathname === '/api/events');
       await this.route(req, res, url);
     } catch (error) {
