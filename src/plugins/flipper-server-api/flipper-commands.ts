@@ -48,7 +48,8 @@ export const FLIPPER_COMMANDS: Readonly<Record<string, FlipperCommand>> = {
   // server and meta
   'get-server-state': { run: async () => ({ state: 'started' }) },
   'get-config': { run: async (c) => c.config() },
-  'get-changelog': { run: async () => '# sonarhost\n\nThis Flipper UI is served by sonarhost. See its README for what changed.\n' },
+  // Empty: the UI pops up any new changelog text on start, and sonarhost's own changes are in its README.
+  'get-changelog': { run: async () => '' },
   'environment-info': { run: async (c) => (await c.config()).environmentInfo },
   shutdown: { refused: LIFECYCLE },
   restart: { refused: LIFECYCLE },
