@@ -10,6 +10,7 @@ import {
   parseHosts,
   parseLogLevel,
   parsePort,
+  parsePort as parsePortFrom,
   parsePortPair,
   resolvePath,
 } from './config-sources.js';
@@ -138,12 +139,30 @@ async function readConfigFile(file: string, required: boolean): Promise<unknown>
 }
 
 function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, raw: unknown, file: string): void {
-  const origin: ConfigOrigin = `file ${file}`;
-  const baseDir = dirname(file);
+  applyConfigObject(config, origins, raw, { origin: `file ${file}`, where: file, baseDir: dirname(file) });
+}
+
+/** Where a config object came from: for error messages, origins, and what relative paths are relative to. */
+export interface ConfigObjectSource {
+  origin: ConfigOrigin;
+  /** How an unknown key's message names the object: the file, or "the options of startHost". */
+  where: string;
+  baseDir: string;
+  /** The smallest port accepted: 1 in files; 0 (any free port) where the caller reads back the bound ports. */
+  minPort?: 0 | 1;
+}
+
+/**
+ * Applies a config-file-shaped object (a parsed file, or startHost's options) onto `config`, checking
+ * every key the same way: a problem names the key, where it came from and the expected form.
+ */
+export function applyConfigObject(config: HostConfig, origins: Record<string, ConfigOrigin>, raw: unknown, source: ConfigObjectSource): void {
+  const { origin, baseDir } = source;
+  const parsePort = (value: unknown, key: string, from: string) => parsePortFrom(value, key, from, source.minPort ?? 1);
   if (!isObject(raw)) throw configError('config', origin, 'a JSON object', raw);
   for (const key of Object.keys(raw)) {
     if (!(FILE_KEYS as readonly string[]).includes(key)) {
-      throw new HostError('config-invalid', `Unknown key "${key}" in ${file}. Known keys: ${FILE_KEYS.join(', ')}.`);
+      throw new HostError('config-invalid', `Unknown key "${key}" in ${source.where}. Known keys: ${FILE_KEYS.join(', ')}.`);
     }
   }
   if (raw.host !== undefined) {
@@ -193,7 +212,7 @@ function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, ra
   if (raw.limits !== undefined) {
     if (!isObject(raw.limits)) throw configError('limits', origin, 'an object', raw.limits);
     for (const [key, value] of Object.entries(raw.limits)) {
-      if (!(key in config.limits)) throw new HostError('config-invalid', `Unknown key "limits.${key}" in ${file}. Known keys: ${Object.keys(config.limits).join(', ')}.`);
+      if (!(key in config.limits)) throw new HostError('config-invalid', `Unknown key "limits.${key}" in ${source.where}. Known keys: ${Object.keys(config.limits).join(', ')}.`);
       if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw configError(`limits.${key}`, origin, 'a positive whole number', value);
       (config.limits as unknown as Record<string, number>)[key] = value;
     }

@@ -1,7 +1,7 @@
 import type * as http from 'node:http';
 import { type Disposable, toDisposable } from '../../core/disposable.js';
 import { type Logger } from '../../core/logger.js';
-import { type ApiEventFeed, type FedEvent } from './api-event-feed.js';
+import { type EventFeed, type FedEvent } from '../../core/event-feed.js';
 
 /**
  * Bytes the host holds for a reader beyond what the kernel's socket buffers took (a few thousand
@@ -22,7 +22,7 @@ export class EventStreams implements Disposable {
   peakBufferedBytes = 0;
 
   constructor(
-    private readonly feed: ApiEventFeed,
+    private readonly feed: EventFeed,
     private readonly log: Logger,
     private readonly maxBufferedBytes = MAX_READER_BUFFER_BYTES,
   ) {}
