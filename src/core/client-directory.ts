@@ -36,26 +36,32 @@ export class ClientLookupError extends HostError {
  * Finds the connected client a user or script means. Tried in order, the first rule that matches
  * anything wins: the full client id, the short id, the app id, the app name. A rule matching two or
  * more clients is an error listing them (never a guess), so even a short-id collision cannot send a
- * call to the wrong app. Every face (the API, startHost's handle) names clients by these rules.
+ * call to the wrong app. Every face (the API, startHost's handle, the MCP server) names clients by these rules.
  */
 export function resolveClient(registry: ClientRegistry, ref: string): AppSession {
   const exact = registry.get(ref);
   if (exact) return exact;
-  const sessions = registry.list();
-  const rules: Array<[string, (s: AppSession) => boolean]> = [
-    ['short id', (s) => clientShortId(s.id) === ref],
-    ['app id', (s) => s.appId === ref],
-    ['app name', (s) => s.query.app === ref],
+  return pickClient(registry.list().map((session) => ({ ...candidate(session), session })), ref).session;
+}
+
+/** The same rules over a list of client descriptions (such as the API's client objects). */
+export function pickClient<T extends { id: string; app: string; appId: string; device: string }>(clients: readonly T[], ref: string): T {
+  const described = (c: T): ClientCandidate => ({ id: c.id, shortId: clientShortId(c.id), app: c.app, appId: c.appId, device: c.device });
+  const rules: Array<[string, (c: T) => boolean]> = [
+    ['id', (c) => c.id === ref],
+    ['short id', (c) => clientShortId(c.id) === ref],
+    ['app id', (c) => c.appId === ref],
+    ['app name', (c) => c.app === ref],
   ];
   for (const [rule, matches] of rules) {
-    const found = sessions.filter(matches);
+    const found = clients.filter(matches);
     if (found.length === 1) return found[0]!;
     if (found.length > 1) {
-      throw new ClientLookupError('ambiguous-client', `${found.length} connected clients have the ${rule} ${JSON.stringify(ref)}; name one by its id or short id.`, found.map(candidate));
+      throw new ClientLookupError('ambiguous-client', `${found.length} connected clients have the ${rule} ${JSON.stringify(ref)}; name one by its id or short id.`, found.map(described));
     }
   }
-  const known = sessions.length === 0 ? 'no app is connected' : `connected: ${sessions.map((s) => `${clientShortId(s.id)} (${s.query.app})`).join(', ')}`;
-  throw new ClientLookupError('no-such-client', `No connected client has the id, short id, app id or app name ${JSON.stringify(ref)} (${known}).`, sessions.map(candidate));
+  const known = clients.length === 0 ? 'no app is connected' : `connected: ${clients.map((c) => `${clientShortId(c.id)} (${c.app})`).join(', ')}`;
+  throw new ClientLookupError('no-such-client', `No connected client has the id, short id, app id or app name ${JSON.stringify(ref)} (${known}).`, clients.map(described));
 }
 
 /** Whether a client, described by what an event carries, is the one `ref` names (same rules, without ambiguity checks). */

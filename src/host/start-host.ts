@@ -104,6 +104,11 @@ export interface RunningHost {
    * with the app's own error (`AppResponseError`, its `appError` as the app sent it).
    */
   call(client: string, method: string, params?: unknown, options?: CallOptions): Promise<unknown>;
+  /**
+   * Sends the plugin protocol's fire-and-forget `init` for one plugin of a client, as a UI does when it
+   * opens the plugin: a plugin that is not a background plugin answers `execute` only after it.
+   */
+  init(client: string, plugin: string): void;
   readonly events: HostEventSubscriptions;
   /** Read-only checks of the certificate store and the device transports, as `sonarhost doctor` shows them. */
   checks(): Promise<HealthCheck[]>;
@@ -212,6 +217,7 @@ export async function startConfiguredHost(config: HostConfig, composition: HostC
       if (stopping) throw new HostError('client-disconnected', 'The host is stopped.');
       return resolveClient(registry, client).request(method, params, options.timeout, options.signal);
     },
+    init: (client, plugin) => resolveClient(registry, client).init(plugin),
     events: {
       subscribe: (filter, listener) => {
         const matches = hostEventMatcher(filter, connectedClients());

@@ -9,6 +9,7 @@ import { type Logger } from '../../core/logger.js';
 import { type EventFeed, type FedEvent } from '../../core/event-feed.js';
 import { ApiProblem } from './api-problem.js';
 import { callClient, parseCallRequest } from './api-calls.js';
+import { resolveClient } from './client-directory.js';
 
 export const WS_API_PATH = '/api/ws';
 
@@ -113,6 +114,11 @@ export class WsApi implements Disposable {
           return call(request);
         case 'clients':
           return reply(request.id, this.registry.list().map(clientInfo));
+        case 'init': {
+          if (typeof request.client !== 'string' || typeof request.plugin !== 'string' || request.plugin === '') throw new ApiProblem('bad-request', 'an init needs "client" (full id, short id, app id or app name) and "plugin" (a plugin id)');
+          resolveClient(this.registry, request.client).init(request.plugin);
+          return reply(request.id, { initialised: request.plugin });
+        }
         case 'health':
           return reply(request.id, this.health());
         case 'subscribe':
@@ -124,7 +130,7 @@ export class WsApi implements Disposable {
           return reply(request.id, { unsubscribed: id });
         }
         default:
-          throw new ApiProblem('bad-request', `unknown message type ${JSON.stringify(request.type)}: use call, clients, health, subscribe or unsubscribe`);
+          throw new ApiProblem('bad-request', `unknown message type ${JSON.stringify(request.type)}: use call, clients, init, health, subscribe or unsubscribe`);
       }
     };
 
