@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -212,6 +213,30 @@ describe('sonarhost mcp with no host running', () => {
       assert.match(call.text, /sonarhost mcp --embedded/);
     } finally {
       await mcp.close();
+      await cleanup();
+    }
+  });
+
+  it('exits by itself when its client closes stdin, with and without --embedded', async () => {
+    const { path: dir, cleanup } = await makeTempDir('sonarhost-mcp-exit-');
+    try {
+      const [insecure, secure] = await freePorts(2);
+      await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ host: '127.0.0.1', ports: { insecure, secure }, webSocket: { insecure: false, secure: false, browser: false }, api: { port: false }, certDir: './certs', plugins: { deviceTransports: ['desktop'] } }));
+      for (const args of [[], ['--embedded']]) {
+        const child = spawn(process.execPath, [CLI_PATH, 'mcp', ...args], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+        try {
+          await eventually(() => stderr.includes('MCP server on stdio') || child.exitCode !== null, `mcp ${args.join(' ')} to start; stderr:\n${stderr}`, 30_000);
+          child.stdin.end();
+          const guard = new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 15_000).unref());
+          assert.equal(await Promise.race([exited, guard]), 0, `mcp ${args.join(' ')} did not exit after stdin closed; stderr:\n${stderr}`);
+        } finally {
+          child.kill('SIGKILL');
+        }
+      }
+    } finally {
       await cleanup();
     }
   });
