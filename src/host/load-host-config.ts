@@ -10,7 +10,6 @@ import {
   parseHosts,
   parseLogLevel,
   parsePort,
-  parsePort as parsePortFrom,
   parsePortPair,
   resolvePath,
 } from './config-sources.js';
@@ -158,7 +157,7 @@ export interface ConfigObjectSource {
  */
 export function applyConfigObject(config: HostConfig, origins: Record<string, ConfigOrigin>, raw: unknown, source: ConfigObjectSource): void {
   const { origin, baseDir } = source;
-  const parsePort = (value: unknown, key: string, from: string) => parsePortFrom(value, key, from, source.minPort ?? 1);
+  const port = (value: unknown, key: string) => parsePort(value, key, origin, source.minPort ?? 1);
   if (!isObject(raw)) throw configError('config', origin, 'a JSON object', raw);
   for (const key of Object.keys(raw)) {
     if (!(FILE_KEYS as readonly string[]).includes(key)) {
@@ -174,8 +173,8 @@ export function applyConfigObject(config: HostConfig, origins: Record<string, Co
       throw configError('ports', origin, '{"insecure": <port>, "secure": <port>}', raw.ports);
     }
     config.ports = {
-      insecure: raw.ports.insecure === undefined ? config.ports.insecure : parsePort(raw.ports.insecure, 'ports.insecure', origin),
-      secure: raw.ports.secure === undefined ? config.ports.secure : parsePort(raw.ports.secure, 'ports.secure', origin),
+      insecure: raw.ports.insecure === undefined ? config.ports.insecure : port(raw.ports.insecure, 'ports.insecure'),
+      secure: raw.ports.secure === undefined ? config.ports.secure : port(raw.ports.secure, 'ports.secure'),
     };
     origins.ports = origin;
   }
@@ -187,13 +186,13 @@ export function applyConfigObject(config: HostConfig, origins: Record<string, Co
     for (const key of keys) {
       const value = raw.webSocket[key];
       if (value === undefined) continue;
-      config.webSocket[key] = value === false ? false : parsePort(value, `webSocket.${key}`, origin);
+      config.webSocket[key] = value === false ? false : port(value, `webSocket.${key}`);
       origins[`webSocket.${key}`] = origin;
     }
   }
   if (raw.api !== undefined) {
     if (!isObject(raw.api) || Object.keys(raw.api).some((k) => k !== 'port')) throw configError('api', origin, '{"port": <port or false>}', raw.api);
-    if (raw.api.port !== undefined) config.api = { port: raw.api.port === false ? false : parsePort(raw.api.port, 'api.port', origin) };
+    if (raw.api.port !== undefined) config.api = { port: raw.api.port === false ? false : port(raw.api.port, 'api.port') };
     origins.api = origin;
   }
   if (raw.certDir !== undefined) {
