@@ -3,8 +3,10 @@ import { parseArgs } from 'node:util';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { clientShortId } from '../core/client-short-id.js';
-import { describeError } from '../core/host-error.js';
-import { startConfiguredHost } from '../host/start-host.js';
+import { type HostConfig } from '../core/host-config.js';
+import { HostError, describeError } from '../core/host-error.js';
+import { type Logger } from '../core/logger.js';
+import { type RunningHost, startConfiguredHost } from '../host/start-host.js';
 import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 import { EmbeddedHostAccess, type HostAccess, RemoteHostAccess } from './mcp-host-access.js';
 import { MCP_TOOLS, boundedJson, clientResource, clientUri, toolErrorText } from './mcp-tools.js';
@@ -40,9 +42,7 @@ export async function mcpCommand(args: string[]): Promise<number> {
   const { config, file } = await loadConfigFromFlags(values);
   const logger = createCliLogger(config.logLevel, process.stderr);
   const log = logger.child('mcp');
-  const access: HostAccess = values.embedded
-    ? new EmbeddedHostAccess(await startConfiguredHost(config, { logger, configDir: configFolder(file) }))
-    : new RemoteHostAccess(config, configFolder(file));
+  const access: HostAccess = values.embedded ? new EmbeddedHostAccess(await startEmbedded(config, logger, configFolder(file))) : new RemoteHostAccess(config, configFolder(file));
   log.info('MCP server on stdio', { host: access.description });
 
   const server = new McpServer(
@@ -90,6 +90,18 @@ export async function mcpCommand(args: string[]): Promise<number> {
   await server.close().catch(() => undefined);
   await access.close();
   return 0;
+}
+
+/** The embedded host; a port held by a running sonarhost is the likeliest failure, and has a simpler fix. */
+async function startEmbedded(config: HostConfig, logger: Logger, configDir: string | undefined): Promise<RunningHost> {
+  try {
+    return await startConfiguredHost(config, { logger, configDir });
+  } catch (error) {
+    if (HostError.is(error) && /already in use/.test(error.message)) {
+      throw new HostError(error.kind, `${error.message} If a sonarhost already runs there, drop --embedded: "sonarhost mcp" uses the running host.`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 function ownVersion(): string {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -237,6 +239,26 @@ describe('sonarhost mcp with no host running', () => {
         }
       }
     } finally {
+      await cleanup();
+    }
+  });
+
+  it('--embedded on a port already held says so, and that the running host can be used instead', async () => {
+    const { path: dir, cleanup } = await makeTempDir('sonarhost-mcp-busy-');
+    const held = createServer();
+    try {
+      held.listen(0, '127.0.0.1');
+      await once(held, 'listening');
+      const [secure] = await freePorts(1);
+      const insecure = (held.address() as AddressInfo).port;
+      await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ host: '127.0.0.1', ports: { insecure, secure }, webSocket: { insecure: false, secure: false, browser: false }, api: { port: false }, certDir: './certs', plugins: { deviceTransports: ['desktop'] } }));
+      const { runCli } = await import('../helpers/run-cli.js');
+      const result = await runCli(['mcp', '--embedded'], { cwd: dir, timeoutMs: 60_000 });
+      assert.equal(result.code, 1, result.stderr);
+      assert.equal(result.stdout, '', 'nothing but the protocol on stdout');
+      assert.match(result.stderr, new RegExp(`Port ${insecure} on 127\\.0\\.0\\.1 is already in use.* If a sonarhost already runs there, drop --embedded: "sonarhost mcp" uses the running host\\.`));
+    } finally {
+      held.close();
       await cleanup();
     }
   });
