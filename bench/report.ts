@@ -4,6 +4,7 @@ import { type HoldResult, type ScalePoint, type SecureConnectionResult } from '.
 import { type StartupResult } from './startup.js';
 import { type LatencySummary, fmtBytes, fmtMs, fmtRate, fmtRatio } from './stats.js';
 import { type Mode, type ThroughputResult } from './throughput.js';
+import { type ToolRoundTripResult } from './tool-round-trip.js';
 
 export interface BenchResults {
   exchange?: ExchangeLatencyResult;
@@ -11,6 +12,8 @@ export interface BenchResults {
   secure?: SecureConnectionResult;
   throughput?: ThroughputResult;
   startup?: StartupResult;
+  /** Row 6: a plugin call through MCP, `sonarhost call` and the API. */
+  tools?: ToolRoundTripResult;
   /** Rows that failed as a whole, with the reason. */
   failures: Record<string, string>;
 }

@@ -15,6 +15,7 @@ import { profileInProcess, summarizeProfiles } from './profile.js';
 import { measureSecureConnections, openFileLimit } from './secure-connections.js';
 import { measureStartup } from './startup.js';
 import { measureThroughput } from './throughput.js';
+import { formatToolRoundTrips, measureToolRoundTrips } from './tool-round-trip.js';
 
 /**
  * `npm run bench`: sonarhost beside flipper-server@0.162.0 and raw rsocket-js / ws pairs, on 127.0.0.1
@@ -22,7 +23,7 @@ import { measureThroughput } from './throughput.js';
  * latest.md and a chart as chart.svg (README shows both). Numbers are reported, never asserted. Every
  * measurement is bounded in count and in time; the whole run aims at a few minutes.
  *
- *   --only exchange,android,secure,throughput,startup   some steps (written to partial.* instead)
+ *   --only exchange,android,secure,throughput,startup,tools   some steps (written to partial.* instead)
  *   --quick        fewer samples per row (development)
  *   --profile      a CPU profile per scenario into bench/results/profiles/ (+ a top-functions summary)
  *   --no-flipper   sonarhost and the raw pairs only (development)
@@ -31,7 +32,7 @@ import { measureThroughput } from './throughput.js';
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const BUDGET_MS = 6 * 60_000;
-const STEPS = ['exchange', 'android', 'secure', 'throughput', 'startup'] as const;
+const STEPS = ['exchange', 'android', 'secure', 'throughput', 'startup', 'tools'] as const;
 
 interface Flags {
   only?: Set<string>;
@@ -123,13 +124,15 @@ async function main(): Promise<void> {
       measureThroughput(sub, { rounds: q ? 2 : 5, deadline: deadline(120_000, 30_000), flipperReason }),
     );
     await step('startup', '5. start-up time', (sub) => measureStartup(sub, { repeats: q ? 2 : 5, deadline: deadline(40_000, 15_000), flipperReason }));
+    await step('tools', '6. a plugin call through MCP, sonarhost call and the API', (sub) => measureToolRoundTrips(sub, { calls: q ? 50 : 300, cliCalls: q ? 5 : 15, deadline: deadline(40_000, 15_000) }));
   } finally {
     killTrackedChildren();
     await runCleanups();
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
-  const { text, footnotes } = renderTable(results);
+  const { text: table, footnotes } = renderTable(results);
+  const text = results.tools ? `${table}\n\n${formatToolRoundTrips(results.tools)}` : table;
   // Issuance in-process: verify a CSR, build and sign one client certificate (goal: ≤ 1 ms CPU each).
   const issuance = await measureCertificateIssuance();
   const issuanceText = formatIssuance(issuance);

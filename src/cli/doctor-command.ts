@@ -28,14 +28,20 @@ export async function doctorCommand(args: string[]): Promise<number> {
     return 0;
   }
   const { config, file } = await loadConfigFromFlags(values);
-  const { container } = await createHostContainer(config, { logger: createCliLogger('error'), configDir: configFolder(file) });
+  const checks = await doctorChecks(config, configFolder(file));
+  process.stdout.write(values.json ? JSON.stringify(checks, null, 2) + '\n' : formatChecks(checks));
+  return checks.some((c) => c.status === 'fail') ? 1 : 0;
+}
+
+/** Every check of `sonarhost doctor`, read-only: the ports (or the sonarhost holding them), the certificates, each device transport. */
+export async function doctorChecks(config: HostConfig, configDir: string | undefined): Promise<HealthCheck[]> {
+  const { container } = await createHostContainer(config, { logger: createCliLogger('error'), configDir });
   const checks: HealthCheck[] = [...(await portChecks(config))];
   const store = container.get<CertificateStore>(CertificateStore);
   checks.push(...(await safely('certificates', () => store.check?.() ?? Promise.resolve([]))));
   const transports = container.isBound(DeviceTransport) ? container.getAll<DeviceTransport>(DeviceTransport) : [];
   for (const transport of transports) checks.push(...(await safely(transport.id, () => transport.check?.() ?? Promise.resolve([]))));
-  process.stdout.write(values.json ? JSON.stringify(checks, null, 2) + '\n' : formatChecks(checks));
-  return checks.some((c) => c.status === 'fail') ? 1 : 0;
+  return checks;
 }
 
 export function formatChecks(checks: HealthCheck[]): string {

@@ -80,6 +80,11 @@ export class HostApiClient {
     return this.request('call', { client, method, params, timeoutMs });
   }
 
+  /** The plugin protocol's fire-and-forget `init` of one plugin of a client (what a UI sends when it opens the plugin). */
+  async init(client: string, plugin: string): Promise<void> {
+    await this.request('init', { client, plugin });
+  }
+
   clients(): Promise<Array<Record<string, unknown>>> {
     return this.request('clients') as Promise<Array<Record<string, unknown>>>;
   }

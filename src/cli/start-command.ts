@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { API_TOKEN_FILE } from '../core/access-token.js';
-import { createHostContainer } from '../host/create-host-container.js';
+import { startConfiguredHost } from '../host/start-host.js';
 import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
 export const START_HELP = `Usage: sonarhost [start] [options]
@@ -23,9 +23,9 @@ export async function startCommand(args: string[]): Promise<number> {
   const logger = createCliLogger(config.logLevel);
   const log = logger.child('cli');
   if (file) log.info('using config file', { file });
-  const { host, plugins } = await createHostContainer(config, { logger, configDir: configFolder(file) });
-  log.info('plugins', { plugins: plugins.map((p) => `${p.kind}:${p.id}`) });
-  const report = await host.start();
+  const host = await startConfiguredHost(config, { logger, configDir: configFolder(file) });
+  log.info('plugins', { plugins: host.plugins.map((p) => `${p.kind}:${p.id}`) });
+  const report = host.certificates;
   log.info('certificate authority ready', {
     certDir: report.location,
     ca: report.ca.sha256Fingerprint,

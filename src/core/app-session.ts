@@ -54,7 +54,9 @@ export class AppSession implements AppClient {
     this.backgroundIds = this.query.sdkVersion >= 4 ? stringList(await this.request('getBackgroundPlugins'), 'getBackgroundPlugins') : [];
   }
 
-  async request(method: string, params?: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
+  /** `signal` gives the request up early (rejecting with its reason) and cancels it on the channel. */
+  async request(method: string, params?: unknown, timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<unknown> {
+    signal?.throwIfAborted();
     if (this.closed) throw new HostError('client-disconnected', `The app ${this.query.app} is disconnected.`);
     if (this.pendingCount >= this.maxPending) {
       throw new HostError('too-many-pending', `${this.maxPending} requests to ${this.query.app} are already waiting for an answer; try again when it has caught up.`);
@@ -65,12 +67,15 @@ export class AppSession implements AppClient {
     let rejectOnClose: (error: Error) => void = () => undefined;
     const closed = new Promise<never>((_, reject) => (rejectOnClose = reject));
     this.waiting.add(rejectOnClose);
+    const onAbort = () => rejectOnClose(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
+    signal?.addEventListener('abort', onAbort, { once: true });
     // Aborted however the request ends, so the channel never keeps an entry for a request nobody waits for.
     const cancel = new AbortController();
     const answer = this.query.sdkVersion >= 1 ? this.channel.requestResponse(id, data, cancel.signal).then((text) => parseJsonObject(text, `The answer to ${method}`)) : this.legacyRequest(id, data);
     const response = await withTimeout(Promise.race([answer, closed]), timeoutMs, `The app's answer to ${method}`).finally(() => {
       cancel.abort(new HostError('timeout', `The request ${method} to ${this.query.app} was given up.`));
       this.waiting.delete(rejectOnClose);
+      signal?.removeEventListener('abort', onAbort);
       this.legacyPending.delete(id);
       this.pendingCount--;
     });

@@ -32,6 +32,9 @@ export type HostErrorKind =
   /** A source asked for more than its share (certificate exchanges per minute). */
   | 'rate-limited'
   | 'identity-mismatch'
+  /** No connected client has the name a caller gave, or several have it (see ClientLookupError). */
+  | 'no-such-client'
+  | 'ambiguous-client'
   | 'timeout'
   | 'internal';
 

@@ -14,4 +14,15 @@ export interface HostService {
   readonly phase: HostServicePhase;
   /** Starts the service; the returned Disposable stops it. */
   start(): Promise<Disposable>;
+  /**
+   * The ports it listens on once started, as bound (a config asking for port 0 gets the port the
+   * system chose), so startHost can report them without knowing the plugin.
+   */
+  endpoints?(): readonly HostEndpoint[];
+}
+
+export interface HostEndpoint {
+  /** Stable, dotted: `rsocket.insecure`, `rsocket.secure`, `websocket.insecure`, `websocket.secure`, `websocket.browser`, `api`. */
+  id: string;
+  port: number;
 }

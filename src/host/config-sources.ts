@@ -5,7 +5,7 @@ import { type HostConfig } from '../core/host-config.js';
 import { LOG_LEVELS, type LogLevel } from '../core/logger.js';
 
 /** Where a setting came from, for `sonarhost config` and for error messages. */
-export type ConfigOrigin = 'default' | `file ${string}` | `env ${string}` | `flag --${string}`;
+export type ConfigOrigin = 'default' | `file ${string}` | `env ${string}` | `flag --${string}` | 'startHost options';
 
 export const DEFAULT_CONFIG_FILE = 'sonarhost.config.json';
 
@@ -53,9 +53,10 @@ export function resolvePath(path: string, baseDir: string): string {
   return isAbsolute(path) ? path : resolve(baseDir, path);
 }
 
-export function parsePort(value: unknown, key: string, origin: string): number {
+/** `min` 0 admits port 0 (any free port), for callers that read the bound ports back (startHost). */
+export function parsePort(value: unknown, key: string, origin: string, min: 0 | 1 = 1): number {
   const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 65535) throw configError(key, origin, 'a port number from 1 to 65535', value);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > 65535) throw configError(key, origin, `a port number from ${min} to 65535`, value);
   return n;
 }
 

@@ -15,6 +15,7 @@ import { Host } from '../core/host.js';
 import { HostConfig, type PluginSelection } from '../core/host-config.js';
 import { HostError } from '../core/host-error.js';
 import { HostEvents } from '../core/host-events.js';
+import { EventFeed } from '../core/event-feed.js';
 import { Logger, silentLogger } from '../core/logger.js';
 import { type PluginDescriptor, type PluginKind } from '../core/plugin-descriptor.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
@@ -73,6 +74,7 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
   container.bind(Host).toSelf();
   container.bind(HostEvents).toSelf();
   container.bind(HostAccessToken).toSelf();
+  container.bind(EventFeed).toSelf();
   container.bind(ClientRegistry).toSelf();
   container.bind(AppConnector).toSelf();
   container.bind(ConnectionGate).toSelf();

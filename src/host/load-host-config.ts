@@ -147,12 +147,30 @@ async function readConfigFile(file: string, required: boolean): Promise<unknown>
 }
 
 function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, raw: unknown, file: string): void {
-  const origin: ConfigOrigin = `file ${file}`;
-  const baseDir = dirname(file);
+  applyConfigObject(config, origins, raw, { origin: `file ${file}`, where: file, baseDir: dirname(file) });
+}
+
+/** Where a config object came from: for error messages, origins, and what relative paths are relative to. */
+export interface ConfigObjectSource {
+  origin: ConfigOrigin;
+  /** How an unknown key's message names the object: the file, or "the options of startHost". */
+  where: string;
+  baseDir: string;
+  /** The smallest port accepted: 1 in files; 0 (any free port) where the caller reads back the bound ports. */
+  minPort?: 0 | 1;
+}
+
+/**
+ * Applies a config-file-shaped object (a parsed file, or startHost's options) onto `config`, checking
+ * every key the same way: a problem names the key, where it came from and the expected form.
+ */
+export function applyConfigObject(config: HostConfig, origins: Record<string, ConfigOrigin>, raw: unknown, source: ConfigObjectSource): void {
+  const { origin, baseDir } = source;
+  const port = (value: unknown, key: string) => parsePort(value, key, origin, source.minPort ?? 1);
   if (!isObject(raw)) throw configError('config', origin, 'a JSON object', raw);
   for (const key of Object.keys(raw)) {
     if (!(FILE_KEYS as readonly string[]).includes(key)) {
-      throw new HostError('config-invalid', `Unknown key "${key}" in ${file}. Known keys: ${FILE_KEYS.join(', ')}.`);
+      throw new HostError('config-invalid', `Unknown key "${key}" in ${source.where}. Known keys: ${FILE_KEYS.join(', ')}.`);
     }
   }
   if (raw.host !== undefined) {
@@ -164,8 +182,8 @@ function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, ra
       throw configError('ports', origin, '{"insecure": <port>, "secure": <port>}', raw.ports);
     }
     config.ports = {
-      insecure: raw.ports.insecure === undefined ? config.ports.insecure : parsePort(raw.ports.insecure, 'ports.insecure', origin),
-      secure: raw.ports.secure === undefined ? config.ports.secure : parsePort(raw.ports.secure, 'ports.secure', origin),
+      insecure: raw.ports.insecure === undefined ? config.ports.insecure : port(raw.ports.insecure, 'ports.insecure'),
+      secure: raw.ports.secure === undefined ? config.ports.secure : port(raw.ports.secure, 'ports.secure'),
     };
     origins.ports = origin;
   }
@@ -177,13 +195,13 @@ function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, ra
     for (const key of keys) {
       const value = raw.webSocket[key];
       if (value === undefined) continue;
-      config.webSocket[key] = value === false ? false : parsePort(value, `webSocket.${key}`, origin);
+      config.webSocket[key] = value === false ? false : port(value, `webSocket.${key}`);
       origins[`webSocket.${key}`] = origin;
     }
   }
   if (raw.api !== undefined) {
     if (!isObject(raw.api) || Object.keys(raw.api).some((k) => k !== 'port')) throw configError('api', origin, '{"port": <port or false>}', raw.api);
-    if (raw.api.port !== undefined) config.api = { port: raw.api.port === false ? false : parsePort(raw.api.port, 'api.port', origin) };
+    if (raw.api.port !== undefined) config.api = { port: raw.api.port === false ? false : port(raw.api.port, 'api.port') };
     origins.api = origin;
   }
   if (raw.flipperServer !== undefined) {
@@ -207,7 +225,7 @@ function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, ra
   if (raw.limits !== undefined) {
     if (!isObject(raw.limits)) throw configError('limits', origin, 'an object', raw.limits);
     for (const [key, value] of Object.entries(raw.limits)) {
-      if (!(key in config.limits)) throw new HostError('config-invalid', `Unknown key "limits.${key}" in ${file}. Known keys: ${Object.keys(config.limits).join(', ')}.`);
+      if (!(key in config.limits)) throw new HostError('config-invalid', `Unknown key "limits.${key}" in ${source.where}. Known keys: ${Object.keys(config.limits).join(', ')}.`);
       if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw configError(`limits.${key}`, origin, 'a positive whole number', value);
       (config.limits as unknown as Record<string, number>)[key] = value;
     }

@@ -45,7 +45,7 @@ describe('plugins from outside the repository', () => {
 
   it('the tarball holds the built package with declarations, and no tests, bench or test output', async () => {
     const files = (await run('tar', ['tzf', tarball], dir)).output.trim().split('\n');
-    for (const entry of ['package/dist/src/cli/main.js', 'package/dist/src/client/index.d.ts', 'package/dist/src/core/plugin-api.d.ts', 'package/dist/src/testing/index.d.ts', 'package/package.json', 'package/README.md']) {
+    for (const entry of ['package/dist/src/cli/main.js', 'package/dist/src/client/index.d.ts', 'package/dist/src/core/plugin-api.d.ts', 'package/dist/src/testing/index.d.ts', 'package/dist/src/host/index.d.ts', 'package/dist/src/cli/mcp-command.js', 'package/package.json', 'package/README.md']) {
       assert.ok(files.includes(entry), `${entry} is missing from the tarball`);
     }
     assert.deepEqual(files.filter((f) => /^package\/(test|bench|examples|dist\/test|dist\/bench|dist\/examples|src)\//.test(f) || f.endsWith('.map')), []);
@@ -61,6 +61,23 @@ describe('plugins from outside the repository', () => {
     await writeFile(join(folder, 'my-transport.ts'), snippet);
     await writeFile(join(folder, 'tsconfig.json'), JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { noEmit: true, noUnusedLocals: true }, include: ['*.ts'] }));
     await run(join(mounted, 'node_modules', '.bin', 'tsc'), ['-p', folder], mounted);
+  });
+
+  it("README's 'Using sonarhost from code' example compiles against the shipped declarations and runs: a host on free ports, an app, a call, and the process exits by itself after stop()", async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Using sonarhost from code\n'));
+    const example = /```ts\n([\s\S]*?)```/.exec(section)![1]!;
+    assert.match(example, /from 'sonarhost\/host'/);
+    const folder = join(mounted, 'host-example');
+    await mkdir(folder);
+    await writeFile(join(folder, 'example.ts'), example);
+    await writeFile(join(folder, 'tsconfig.json'), JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { rootDir: '.', outDir: 'out', noUnusedLocals: true, declaration: false }, include: ['*.ts'] }));
+    await run(join(mounted, 'node_modules', '.bin', 'tsc'), ['-p', folder], mounted);
+    // run() gives up (and fails) after its deadline: a handle left open by stop() would keep the process alive.
+    const { output } = await run(process.execPath, [join(folder, 'out', 'example.js')], mounted, { timeoutMs: 60_000 });
+    assert.match(output, /RSocket ports \{ insecure: \d+, secure: \d+ \} API \d+/);
+    assert.match(output, /[0-9a-f]{8} Example \(com\.example\.app\): echo/);
+    assert.match(output, /answer \{"hello":"world"\}/);
   });
 
   it('the mounted-folder example package passes its own tests (sonarhost/testing) against the packed sonarhost', async () => {

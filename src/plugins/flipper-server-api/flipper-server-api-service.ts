@@ -11,7 +11,7 @@ import { type Disposable, DisposableCollection, toDisposable } from '../../core/
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { type HostEvent, HostEvents } from '../../core/host-events.js';
-import { type HostService } from '../../core/host-service.js';
+import { type HostEndpoint, type HostService } from '../../core/host-service.js';
 import { type AddressListener, listen, listenEverywhere } from '../../core/listen.js';
 import { Logger } from '../../core/logger.js';
 import { sonarhostVersion } from '../../core/sonarhost-version.js';
@@ -79,6 +79,10 @@ export class FlipperServerApiService implements HostService {
     };
     this.sockets = new FlipperUiSockets((command, args) => runFlipperCommand(this.context, command, args), this.log, (count) => this.deviceLogs.setActive(count > 0), limits ?? FLIPPER_UI_LIMITS);
     this.deviceLogs = new FlipperDeviceLogs(() => this.devices.list(), (serial, entry) => this.sockets.emit('device-log', { serial, entry }), this.log);
+  }
+
+  endpoints(): HostEndpoint[] {
+    return this.boundPort === undefined ? [] : [{ id: 'flipper-server', port: this.boundPort }];
   }
 
   async start(): Promise<Disposable> {

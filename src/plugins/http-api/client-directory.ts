@@ -1,48 +1,16 @@
 import { type AppSession } from '../../core/app-session.js';
+import { ClientLookupError, resolveClient as resolveInRegistry } from '../../core/client-directory.js';
 import { type ClientRegistry } from '../../core/client-registry.js';
-import { clientShortId } from '../../core/client-short-id.js';
 import { ApiProblem } from './api-problem.js';
 
-/** How a client is named in "no such client" and "ambiguous" answers, so the user can pick one. */
-export interface ClientCandidate {
-  id: string;
-  shortId: string;
-  app: string;
-  appId: string;
-  device: string;
-}
+export { type ClientCandidate, candidate, clientMatches } from '../../core/client-directory.js';
 
-export function candidate(session: AppSession): ClientCandidate {
-  return { id: session.id, shortId: clientShortId(session.id), app: session.query.app, appId: session.appId, device: session.query.device };
-}
-
-/**
- * Finds the connected client a user or script means. Tried in order, the first rule that matches
- * anything wins: the full client id, the short id, the app id, the app name. A rule matching two or
- * more clients is an error listing them (never a guess), so even a short-id collision cannot send a
- * call to the wrong app.
- */
+/** The core's client lookup (src/core/client-directory.ts), its refusals answered as API problems with the candidates. */
 export function resolveClient(registry: ClientRegistry, ref: string): AppSession {
-  const exact = registry.get(ref);
-  if (exact) return exact;
-  const sessions = registry.list();
-  const rules: Array<[string, (s: AppSession) => boolean]> = [
-    ['short id', (s) => clientShortId(s.id) === ref],
-    ['app id', (s) => s.appId === ref],
-    ['app name', (s) => s.query.app === ref],
-  ];
-  for (const [rule, matches] of rules) {
-    const found = sessions.filter(matches);
-    if (found.length === 1) return found[0]!;
-    if (found.length > 1) {
-      throw new ApiProblem('ambiguous-client', `${found.length} connected clients have the ${rule} ${JSON.stringify(ref)}; name one by its id or short id.`, { candidates: found.map(candidate) });
-    }
+  try {
+    return resolveInRegistry(registry, ref);
+  } catch (error) {
+    if (error instanceof ClientLookupError) throw new ApiProblem(error.kind as 'no-such-client' | 'ambiguous-client', error.message, { candidates: error.candidates });
+    throw error;
   }
-  const known = sessions.length === 0 ? 'no app is connected' : `connected: ${sessions.map((s) => `${clientShortId(s.id)} (${s.query.app})`).join(', ')}`;
-  throw new ApiProblem('no-such-client', `No connected client has the id, short id, app id or app name ${JSON.stringify(ref)} (${known}).`, { candidates: sessions.map(candidate) });
-}
-
-/** Whether a client, described by what an event carries, is the one `ref` names (same rules, without ambiguity checks). */
-export function clientMatches(ref: string, client: { id: string; app?: string; appId?: string }): boolean {
-  return client.id === ref || clientShortId(client.id) === ref || client.appId === ref || client.app === ref;
 }

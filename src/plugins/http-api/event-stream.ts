@@ -2,7 +2,7 @@ import type * as http from 'node:http';
 import { BoundedReader, MAX_READER_BUFFER_BYTES } from '../../core/bounded-fanout.js';
 import { type Disposable, toDisposable } from '../../core/disposable.js';
 import { type Logger } from '../../core/logger.js';
-import { type ApiEventFeed, type FedEvent } from './api-event-feed.js';
+import { type EventFeed, type FedEvent } from '../../core/event-feed.js';
 
 export { MAX_READER_BUFFER_BYTES };
 const HEARTBEAT_MS = 15_000;
@@ -18,7 +18,7 @@ export class EventStreams implements Disposable {
   peakBufferedBytes = 0;
 
   constructor(
-    private readonly feed: ApiEventFeed,
+    private readonly feed: EventFeed,
     private readonly log: Logger,
     private readonly maxBufferedBytes = MAX_READER_BUFFER_BYTES,
   ) {}

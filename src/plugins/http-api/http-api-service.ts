@@ -7,15 +7,15 @@ import { CertificateStore } from '../../core/certificate-store.js';
 import { ClientRegistry, clientInfo } from '../../core/client-registry.js';
 import { DeviceTransport } from '../../core/device-transport.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
+import { EventFeed } from '../../core/event-feed.js';
 import { HostConfig } from '../../core/host-config.js';
 import { describeError } from '../../core/host-error.js';
 import { HostEvents } from '../../core/host-events.js';
-import { type HostService } from '../../core/host-service.js';
+import { type HostEndpoint, type HostService } from '../../core/host-service.js';
 import { listen } from '../../core/listen.js';
 import { Logger } from '../../core/logger.js';
 import { ApiAccess, loggablePath } from './api-access.js';
 import { callClient, parseCallRequest } from './api-calls.js';
-import { ApiEventFeed } from './api-event-feed.js';
 import { ApiProblem } from './api-problem.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import { EventStreams } from './event-stream.js';
@@ -38,8 +38,6 @@ export class HttpApiService implements HostService {
   private readonly log: Logger;
   private access: ApiAccess | undefined;
   boundPort: number | undefined;
-  /** The host's events as the API serves them, with the recent-events ring. */
-  readonly feed = new ApiEventFeed();
   readonly eventStreams: EventStreams;
   readonly wsApi: WsApi;
 
@@ -47,6 +45,8 @@ export class HttpApiService implements HostService {
     @inject(HostConfig) private readonly config: HostConfig,
     @inject(ClientRegistry) private readonly registry: ClientRegistry,
     @inject(HostEvents) private readonly events: HostEvents,
+    /** The host's events as the API serves them, with the recent-events ring. */
+    @inject(EventFeed) readonly feed: EventFeed,
     @inject(CertificateStore) private readonly certificates: CertificateStore,
     @multiInject(DeviceTransport) @optional() private readonly transports: DeviceTransport[] | undefined,
     @inject(HostAccessToken) private readonly token: HostAccessToken,
@@ -61,7 +61,7 @@ export class HttpApiService implements HostService {
     const running = new DisposableCollection();
     if (this.config.api.port === false) return running;
     this.access = new ApiAccess(await this.token.get(), join(this.config.certDir, API_TOKEN_FILE), () => this.boundPort ?? 0);
-    running.push(this.feed.attach(this.events));
+    running.push(this.feed.retain());
     const sockets = new Set<net.Socket>();
     const server = http.createServer((req, res) => void this.handle(req, res));
     server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => this.upgrade(req, socket, head));
@@ -83,6 +83,10 @@ export class HttpApiService implements HostService {
     running.push(await recordRunningHost(this.config.certDir, { url, wsUrl: `ws://${API_HOST}:${address.port}${WS_API_PATH}`, pid: process.pid, version: sonarhostVersion(), startedAt: new Date().toISOString() }));
     this.log.info('API and dashboard listening', { url: `${url}/`, tokenFile: `${this.config.certDir}/${API_TOKEN_FILE}` });
     return running;
+  }
+
+  endpoints(): HostEndpoint[] {
+    return this.boundPort === undefined ? [] : [{ id: 'api', port: this.boundPort }];
   }
 
   private health(): unknown {

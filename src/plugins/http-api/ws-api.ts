@@ -5,12 +5,12 @@ import { BoundedReader } from '../../core/bounded-fanout.js';
 import { type ClientRegistry, clientInfo } from '../../core/client-registry.js';
 import { type Disposable } from '../../core/disposable.js';
 import { describeError } from '../../core/host-error.js';
-import { type HostEvent } from '../../core/host-events.js';
+import { type HostEventFilter, hostEventMatcher } from '../../core/host-event-filter.js';
 import { type Logger } from '../../core/logger.js';
-import { type ApiEventFeed, type FedEvent } from './api-event-feed.js';
+import { type EventFeed, type FedEvent } from '../../core/event-feed.js';
 import { ApiProblem } from './api-problem.js';
 import { callClient, parseCallRequest } from './api-calls.js';
-import { clientMatches } from './client-directory.js';
+import { resolveClient } from './client-directory.js';
 
 export const WS_API_PATH = '/api/ws';
 
@@ -30,12 +30,6 @@ export const FELL_BEHIND_CLOSE_CODE = 4008;
 
 type Request = Record<string, unknown> & { id: string | number };
 
-interface Subscription {
-  client?: string;
-  plugin?: string;
-  types?: readonly string[];
-}
-
 /**
  * The multiplexed API for tools (the CLI and the dashboard): one WebSocket carrying calls, their
  * answers and events as JSON messages tagged with the caller's ids, many in flight at once. Upgrades
@@ -47,7 +41,7 @@ export class WsApi implements Disposable {
 
   constructor(
     private readonly registry: ClientRegistry,
-    private readonly feed: ApiEventFeed,
+    private readonly feed: EventFeed,
     private readonly health: () => unknown,
     private readonly log: Logger,
     private readonly limits: WsApiLimits = WS_API_LIMITS,
@@ -71,7 +65,6 @@ export class WsApi implements Disposable {
   private serve(ws: WebSocket): void {
     this.sockets.add(ws);
     const subscriptions = new Map<string | number, Disposable>();
-    const known = new Map<string, { id: string; app?: string; appId?: string }>();
     let inFlight = 0;
     const reader = new BoundedReader(
       { get unreadBytes() { return ws.bufferedAmount; }, write: (text) => ws.send(text), drop: () => ws.terminate() },
@@ -85,15 +78,12 @@ export class WsApi implements Disposable {
     const fail = (id: string | number | null, problem: ApiProblem) => send(JSON.stringify({ id, type: 'error', ...problem.body() }));
 
     const subscribe = (request: Request) => {
-      const filter = parseSubscription(request);
-      for (const session of this.registry.list()) known.set(session.id, { id: session.id, app: session.query.app, appId: session.appId });
+      const matches = hostEventMatcher(parseSubscription(request), this.registry.list().map((s) => ({ id: s.id, app: s.query.app, appId: s.appId })));
       const prefix = `{"type":"event","subscription":${JSON.stringify(request.id)},"event":`;
       // Replayed events say so, so a reader can show them without taking them as the current state.
       const recentPrefix = `{"type":"event","subscription":${JSON.stringify(request.id)},"recent":true,"event":`;
       const deliver = ({ event, json }: FedEvent, recent = false) => {
-        if (event.type === 'client-connected') known.set(event.client.id, event.client);
-        if (matches(filter, event, known)) send((recent ? recentPrefix : prefix) + json + '}');
-        if (event.type === 'client-disconnected') known.delete(event.clientId);
+        if (matches(event)) send((recent ? recentPrefix : prefix) + json + '}');
       };
       subscriptions.get(request.id)?.dispose();
       reply(request.id, { subscribed: request.id });
@@ -121,6 +111,11 @@ export class WsApi implements Disposable {
           return call(request);
         case 'clients':
           return reply(request.id, this.registry.list().map(clientInfo));
+        case 'init': {
+          if (typeof request.client !== 'string' || typeof request.plugin !== 'string' || request.plugin === '') throw new ApiProblem('bad-request', 'an init needs "client" (full id, short id, app id or app name) and "plugin" (a plugin id)');
+          resolveClient(this.registry, request.client).init(request.plugin);
+          return reply(request.id, { initialised: request.plugin });
+        }
         case 'health':
           return reply(request.id, this.health());
         case 'subscribe':
@@ -132,7 +127,7 @@ export class WsApi implements Disposable {
           return reply(request.id, { unsubscribed: id });
         }
         default:
-          throw new ApiProblem('bad-request', `unknown message type ${JSON.stringify(request.type)}: use call, clients, health, subscribe or unsubscribe`);
+          throw new ApiProblem('bad-request', `unknown message type ${JSON.stringify(request.type)}: use call, clients, init, health, subscribe or unsubscribe`);
       }
     };
 
@@ -173,7 +168,7 @@ function parseRequest(data: WebSocket.RawData, isBinary: boolean): Request {
   return value as Request;
 }
 
-function parseSubscription(request: Request): Subscription {
+function parseSubscription(request: Request): HostEventFilter {
   const optionalString = (key: string) => {
     const value = request[key];
     if (value !== undefined && typeof value !== 'string') throw new ApiProblem('bad-request', `"${key}" must be a string`);
@@ -182,15 +177,4 @@ function parseSubscription(request: Request): Subscription {
   const types = request.events;
   if (types !== undefined && (!Array.isArray(types) || types.some((t) => typeof t !== 'string'))) throw new ApiProblem('bad-request', '"events" must be a list of event types');
   return { client: optionalString('client'), plugin: optionalString('plugin'), types: types as string[] | undefined };
-}
-
-function matches(filter: Subscription, event: HostEvent, known: Map<string, { id: string; app?: string; appId?: string }>): boolean {
-  if (filter.types && !filter.types.includes(event.type)) return false;
-  if (filter.plugin !== undefined && (event.type !== 'plugin-event' || event.plugin !== filter.plugin)) return false;
-  if (filter.client !== undefined) {
-    const clientId = event.type === 'client-connected' ? event.client.id : event.type === 'client-disconnected' || event.type === 'plugin-event' ? event.clientId : undefined;
-    if (clientId === undefined) return false;
-    if (!clientMatches(filter.client, known.get(clientId) ?? { id: clientId })) return false;
-  }
-  return true;
 }

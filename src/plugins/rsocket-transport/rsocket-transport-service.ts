@@ -10,7 +10,7 @@ import { ConnectionGate } from '../../core/connection-gate.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostEvents } from '../../core/host-events.js';
-import { type HostService } from '../../core/host-service.js';
+import { type HostEndpoint, type HostService } from '../../core/host-service.js';
 import { HANDSHAKE_TIMEOUT_MS, listenEverywhere } from '../../core/listen.js';
 import { TlsListeners } from '../../core/tls-listeners.js';
 import { Logger } from '../../core/logger.js';
@@ -57,6 +57,10 @@ export class RSocketTransportService implements HostService {
       throw error;
     }
     return running;
+  }
+
+  endpoints(): HostEndpoint[] {
+    return this.boundPorts ? [{ id: 'rsocket.insecure', port: this.boundPorts.insecure }, { id: 'rsocket.secure', port: this.boundPorts.secure }] : [];
   }
 
   private exchangeServer(): { transport: SocketTransportServer; server: RSocketServer<string, string> } {

@@ -13,7 +13,7 @@ import { type Disposable, DisposableCollection, toDisposable } from '../../core/
 import { HostConfig } from '../../core/host-config.js';
 import { describeError } from '../../core/host-error.js';
 import { HostEvents } from '../../core/host-events.js';
-import { type HostService } from '../../core/host-service.js';
+import { type HostEndpoint, type HostService } from '../../core/host-service.js';
 import { type AddressListener, HANDSHAKE_TIMEOUT_MS, listen, listenEverywhere } from '../../core/listen.js';
 import { Logger } from '../../core/logger.js';
 import { TlsListeners } from '../../core/tls-listeners.js';
@@ -73,6 +73,10 @@ export class WebSocketTransportService implements HostService {
       throw error;
     }
     return running;
+  }
+
+  endpoints(): HostEndpoint[] {
+    return Object.entries(this.boundPorts).map(([listener, port]) => ({ id: `websocket.${listener}`, port }));
   }
 
   private createServer(listener: Listener): net.Server {

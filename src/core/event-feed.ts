@@ -1,5 +1,6 @@
-import { type Disposable, toDisposable } from '../../core/disposable.js';
-import { type HostEvent, type HostEvents } from '../../core/host-events.js';
+import { inject, injectable } from 'inversify';
+import { type Disposable, toDisposable } from './disposable.js';
+import { type HostEvent, HostEvents } from './host-events.js';
 
 /** One host event with its JSON text, serialized once for every reader. */
 export interface FedEvent {
@@ -19,18 +20,31 @@ export interface RecentEventLimits {
 export const RECENT_EVENT_LIMITS: RecentEventLimits = { count: 500, bytes: 2 * 1024 * 1024, eventBytes: 16 * 1024 };
 
 /**
- * The API's view of the host's events: each event is serialized once and handed to every event-stream
- * and WebSocket reader, and the most recent ones are kept in a ring bounded by count and bytes.
+ * The host's events as its faces serve them (the API's event stream and WebSocket, startHost's handle,
+ * the MCP server): each event is serialized once and handed to every reader, and the most recent ones
+ * are kept in a ring bounded by count and bytes. It listens to the host only while some face retains
+ * it, so a host without one does not serialize every plugin event.
  */
-export class ApiEventFeed {
+@injectable()
+export class EventFeed {
   private readonly listeners = new Set<(fed: FedEvent) => void>();
   private readonly ring: FedEvent[] = [];
   private ringBytes = 0;
+  private retainers = 0;
+  private subscription: Disposable | undefined;
+  limits: RecentEventLimits = RECENT_EVENT_LIMITS;
 
-  constructor(private readonly limits: RecentEventLimits = RECENT_EVENT_LIMITS) {}
+  constructor(@inject(HostEvents) private readonly events: HostEvents) {}
 
-  attach(events: HostEvents): Disposable {
-    return events.subscribe((event) => this.publish(event));
+  /** Starts following the host's events (once, however many faces retain it) until every retainer let go. */
+  retain(): Disposable {
+    if (this.retainers++ === 0) this.subscription = this.events.subscribe((event) => this.publish(event));
+    return toDisposable(() => {
+      if (--this.retainers === 0) {
+        void this.subscription?.dispose();
+        this.subscription = undefined;
+      }
+    });
   }
 
   subscribe(listener: (fed: FedEvent) => void): Disposable {
