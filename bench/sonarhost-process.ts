@@ -55,6 +55,7 @@ export async function startSonarhostChild(dir: string, options: SonarhostChildOp
       ports: { insecure, secure },
       webSocket: options.webSocket ? { insecure: wsInsecure, secure: wsSecure, browser: false } : { insecure: false, secure: false, browser: false },
       api: { port: options.api ? apiPort : false },
+      flipperServer: { port: false },
       certDir: options.certDir,
       logLevel: options.logLevel ?? 'info',
       plugins: { transports: options.webSocket ? ['rsocket', 'websocket'] : ['rsocket'], deviceTransports: ['desktop', 'ios-simulator'], services: options.api ? ['http-api'] : [] },

@@ -206,7 +206,7 @@ export function applyConfigObject(config: HostConfig, origins: Record<string, Co
   }
   if (raw.flipperServer !== undefined) {
     if (!isObject(raw.flipperServer) || Object.keys(raw.flipperServer).some((k) => k !== 'port')) throw configError('flipperServer', origin, '{"port": <port or false>}', raw.flipperServer);
-    if (raw.flipperServer.port !== undefined) config.flipperServer = { port: raw.flipperServer.port === false ? false : parsePort(raw.flipperServer.port, 'flipperServer.port', origin) };
+    if (raw.flipperServer.port !== undefined) config.flipperServer = { port: raw.flipperServer.port === false ? false : port(raw.flipperServer.port, 'flipperServer.port') };
     origins.flipperServer = origin;
   }
   if (raw.certDir !== undefined) {

@@ -163,7 +163,7 @@ describe('sonarhost mcp, with the running host of the certificate folder', () =>
   before(async () => {
     ({ path: dir, cleanup } = await makeTempDir('sonarhost-mcp-'));
     host = await startTestHost(dir, withApi);
-    await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ host: '127.0.0.1', plugins: { deviceTransports: ['desktop'] }, api: { port: host.apiPort } }));
+    await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ host: '127.0.0.1', plugins: { deviceTransports: ['desktop'] }, api: { port: host.apiPort }, flipperServer: { port: false } }));
   });
   after(async () => {
     await mcp?.close();
@@ -188,7 +188,7 @@ describe('sonarhost mcp --embedded', () => {
     const [insecure, secure, api] = await freePorts(3);
     await writeFile(
       join(dir, 'sonarhost.config.json'),
-      JSON.stringify({ host: '127.0.0.1', ports: { insecure, secure }, webSocket: { insecure: false, secure: false, browser: false }, api: { port: api }, certDir: './certs', plugins: { deviceTransports: ['desktop'] } }),
+      JSON.stringify({ host: '127.0.0.1', ports: { insecure, secure }, webSocket: { insecure: false, secure: false, browser: false }, api: { port: api }, flipperServer: { port: false }, certDir: './certs', plugins: { deviceTransports: ['desktop'] } }),
     );
     const mcp = await openMcp(['--embedded'], dir);
     try {
@@ -223,7 +223,7 @@ describe('sonarhost mcp with no host running', () => {
     const { path: dir, cleanup } = await makeTempDir('sonarhost-mcp-exit-');
     try {
       const [insecure, secure] = await freePorts(2);
-      await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ host: '127.0.0.1', ports: { insecure, secure }, webSocket: { insecure: false, secure: false, browser: false }, api: { port: false }, certDir: './certs', plugins: { deviceTransports: ['desktop'] } }));
+      await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ host: '127.0.0.1', ports: { insecure, secure }, webSocket: { insecure: false, secure: false, browser: false }, api: { port: false }, flipperServer: { port: false }, certDir: './certs', plugins: { deviceTransports: ['desktop'] } }));
       for (const args of [[], ['--embedded']]) {
         const child = spawn(process.execPath, [CLI_PATH, 'mcp', ...args], { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
         let stderr = '';
@@ -251,7 +251,7 @@ describe('sonarhost mcp with no host running', () => {
       await once(held, 'listening');
       const [secure] = await freePorts(1);
       const insecure = (held.address() as AddressInfo).port;
-      await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ host: '127.0.0.1', ports: { insecure, secure }, webSocket: { insecure: false, secure: false, browser: false }, api: { port: false }, certDir: './certs', plugins: { deviceTransports: ['desktop'] } }));
+      await writeFile(join(dir, 'sonarhost.config.json'), JSON.stringify({ host: '127.0.0.1', ports: { insecure, secure }, webSocket: { insecure: false, secure: false, browser: false }, api: { port: false }, flipperServer: { port: false }, certDir: './certs', plugins: { deviceTransports: ['desktop'] } }));
       const { runCli } = await import('../helpers/run-cli.js');
       const result = await runCli(['mcp', '--embedded'], { cwd: dir, timeoutMs: 60_000 });
       assert.equal(result.code, 1, result.stderr);

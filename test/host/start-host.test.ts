@@ -17,7 +17,7 @@ import { accepts } from '../helpers/free-ports.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { eventually } from '../helpers/test-host.js';
 
-const quiet = { host: '127.0.0.1', ports: { insecure: 0, secure: 0 }, webSocket: { insecure: 0, secure: 0, browser: 0 }, api: { port: 0 } } as const;
+const quiet = { host: '127.0.0.1', ports: { insecure: 0, secure: 0 }, webSocket: { insecure: 0, secure: 0, browser: 0 }, api: { port: 0 }, flipperServer: { port: 0 } } as const;
 
 describe('startHost (sonarhost/host)', () => {
   let dir: string;
@@ -55,7 +55,7 @@ describe('startHost (sonarhost/host)', () => {
       assert.ok(port > 0);
       assert.ok(await accepts(port), `port ${port} accepts connections`);
     }
-    assert.deepEqual(Object.keys(byId).sort(), ['api', 'rsocket.insecure', 'rsocket.secure', 'websocket.browser', 'websocket.insecure', 'websocket.secure']);
+    assert.deepEqual(Object.keys(byId).sort(), ['api', 'flipper-server', 'rsocket.insecure', 'rsocket.secure', 'websocket.browser', 'websocket.insecure', 'websocket.secure']);
     assert.equal(host.certDir, join(dir, 'certs'));
     assert.equal(host.certificates.location, join(dir, 'certs'));
     assert.ok(host.plugins.some((p) => p.id === 'test-watcher'));
@@ -152,7 +152,7 @@ describe('stop() leaves nothing behind', () => {
     const script = `
       import { startHost } from ${JSON.stringify(hostModule)};
       import { FlipperClient } from ${JSON.stringify(clientModule)};
-      const host = await startHost({ host: '127.0.0.1', ports: { insecure: 0, secure: 0 }, webSocket: { insecure: 0, secure: 0, browser: 0 }, api: { port: 0 },
+      const host = await startHost({ host: '127.0.0.1', ports: { insecure: 0, secure: 0 }, webSocket: { insecure: 0, secure: 0, browser: 0 }, api: { port: 0 }, flipperServer: { port: 0 },
         certDir: ${JSON.stringify(join(dir, 'certs'))}, plugins: { deviceTransports: ['desktop', 'ios-simulator', 'ios-physical'] } });
       const app = new FlipperClient({ appId: 'com.example.exit', appName: 'Exit', os: 'Linux', device: 'box', stateDir: ${JSON.stringify(join(dir, 'app'))},
         host: '127.0.0.1', ports: host.ports.rsocket,

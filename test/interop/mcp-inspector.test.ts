@@ -42,7 +42,7 @@ describe(`sonarhost mcp under @modelcontextprotocol/inspector@${MCP_INSPECTOR_VE
     const site = join(dir, 'embedded');
     const [insecure, secure, api] = await freePorts(3);
     await mkdir(site);
-    await writeFile(join(site, 'sonarhost.config.json'), JSON.stringify({ host: '127.0.0.1', ports: { insecure, secure }, webSocket: { insecure: false, secure: false, browser: false }, api: { port: api }, certDir: './certs', plugins: { deviceTransports: ['desktop'] } }));
+    await writeFile(join(site, 'sonarhost.config.json'), JSON.stringify({ host: '127.0.0.1', ports: { insecure, secure }, webSocket: { insecure: false, secure: false, browser: false }, api: { port: api }, flipperServer: { port: false }, certDir: './certs', plugins: { deviceTransports: ['desktop'] } }));
     const { output } = await run(process.execPath, [MCP_INSPECTOR_CLI, '--cli', process.execPath, CLI_PATH, 'mcp', '--embedded', '--method', 'tools/list'], site, { timeoutMs: 60_000 });
     const tools = printedJson(output).tools as Array<{ name: string; inputSchema: { type: string; properties: Record<string, unknown> } }>;
     assert.deepEqual(tools.map((t) => t.name).sort(), ['call_plugin', 'doctor', 'list_clients', 'list_devices', 'list_plugins', 'recent_events', 'wait_for_client']);
