@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { API_TOKEN_FILE } from '../plugins/http-api/api-token.js';
+import { API_TOKEN_FILE } from '../core/access-token.js';
 import { RUNNING_HOST_FILE, type RunningHostRecord } from '../plugins/http-api/running-host-file.js';
 import { HostApiClient } from './host-api-client.js';
 

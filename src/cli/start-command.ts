@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { API_TOKEN_FILE } from '../plugins/http-api/api-token.js';
+import { API_TOKEN_FILE } from '../core/access-token.js';
 import { createHostContainer } from '../host/create-host-container.js';
 import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 

@@ -17,8 +17,8 @@ describe('sonarhost doctor and config', () => {
   let base: string[];
   beforeEach(async () => {
     ({ path: dir, cleanup } = await makeTempDir());
-    ports = await freePorts(6);
-    base = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5])];
+    ports = await freePorts(7);
+    base = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5]), '--flipper-port', String(ports[6])];
   });
   afterEach(() => cleanup());
 

@@ -48,8 +48,8 @@ describe('npm start', () => {
   afterEach(() => cleanup());
 
   it('starts the built host without compiling, and a SIGTERM to the npm process alone stops it and releases every port', async () => {
-    const ports = await freePorts(6);
-    const args = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5])];
+    const ports = await freePorts(7);
+    const args = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5]), '--flipper-port', String(ports[6])];
     const npm = spawn('npm', ['start', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SONARHOST_CONFIG: '' } });
     let output = '';
     npm.stdout.on('data', (d: Buffer) => (output += d.toString()));

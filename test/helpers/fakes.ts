@@ -32,6 +32,7 @@ export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
     ports: { insecure: 0, secure: 0 },
     webSocket: { insecure: false, secure: false, browser: false },
     api: { port: false },
+    flipperServer: { port: false },
     certDir: '/nonexistent',
     logLevel: 'debug',
     plugins: {

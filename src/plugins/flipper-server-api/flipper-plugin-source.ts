@@ -5,6 +5,7 @@ import { HostError } from '../../core/host-error.js';
  * Where Flipper's UI gets its plugins from. The UI ships no plugins of its own: it lists what
  * `plugins-load-dynamic-plugins` returns and evaluates the bundle `plugin-source` returns for each.
  */
+export const FlipperPlugins = Symbol('sonarhost.FlipperPlugins');
 export interface FlipperPlugins {
   /** InstalledPluginDetails[] for plugins-load-dynamic-plugins */
   dynamicPlugins(): Promise<unknown[]>;
@@ -15,6 +16,7 @@ export interface FlipperPlugins {
 }
 
 /** The UI's own files (its HTML page, bundle, themes and icons). */
+export const FlipperUiFiles = Symbol('sonarhost.FlipperUiFiles');
 export interface FlipperUiFiles {
   /** Serves GET requests for the UI (index.web.html at '/', static files); false when it has no such file */
   serve(req: http.IncomingMessage, res: http.ServerResponse, pathname: string): Promise<boolean>;
