@@ -3,14 +3,10 @@ import { readFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { type HostConfig } from '../core/host-config.js';
-import { API_TOKEN_FILE } from '../plugins/http-api/api-token.js';
+import { API_TOKEN_FILE } from '../core/access-token.js';
 import { API_COMMAND_EXIT_CODES, parseApiCommand, runApiCommand } from './api-command.js';
 import { COMMON_HELP } from './cli-context.js';
 import { CliFailure, EXIT } from './running-host.js';
-import { parsePort } from '../host/config-sources.js';
-
-/** flipper-server's own UI port, which Flipper's UI and its tools expect. */
-const DEFAULT_FLIPPER_PORT = 52342;
 
 export const UI_HELP = `Usage: sonarhost ui [--no-open] [options]
 
@@ -22,7 +18,6 @@ Flipper's UI itself is a separate install (the host says which command when it i
 
 Options:
   --no-open            print the link only; do not start a browser
-  --flipper-port P     the port of Flipper's UI endpoint (default: the configured one, 52342)
 
 ${API_COMMAND_EXIT_CODES}
 
@@ -30,16 +25,12 @@ ${COMMON_HELP}`;
 
 export async function uiCommand(args: string[]): Promise<number> {
   return runApiCommand(async () => {
-    const parsed = await parseApiCommand<{ 'no-open'?: boolean; 'flipper-port'?: string }>(
-      args,
-      { 'no-open': { type: 'boolean' }, 'flipper-port': { type: 'string' } },
-      { min: 0, max: 0, usage: 'sonarhost ui [--no-open] [--flipper-port P]' },
-    );
+    const parsed = await parseApiCommand<{ 'no-open'?: boolean }>(args, { 'no-open': { type: 'boolean' } }, { min: 0, max: 0, usage: 'sonarhost ui [--no-open]' });
     if (!parsed) {
       process.stdout.write(UI_HELP + '\n');
       return EXIT.ok;
     }
-    const port = flipperPort(parsed.config, parsed.values['flipper-port']);
+    const port = flipperPort(parsed.config);
     const token = await readToken(parsed.certDir);
     if (!(await accepts(port))) {
       throw new CliFailure(
@@ -54,14 +45,13 @@ export async function uiCommand(args: string[]): Promise<number> {
   });
 }
 
-/** The flag, else the config's `flipperServer.port` (set by file, environment or flag). */
-function flipperPort(config: HostConfig, flag: string | undefined): number {
-  if (flag !== undefined && flag !== 'off') return parsePort(flag, '--flipper-port', 'the command line');
-  const configured = (config as HostConfig & { flipperServer?: { port: number | false } }).flipperServer?.port;
-  if (flag === 'off' || configured === false) {
-    throw new CliFailure(EXIT.usage, 'Flipper\'s UI endpoint is turned off ("flipperServer.port": false, or --flipper-port off). Turn it on with a port, e.g. --flipper-port 52342.');
+/** The configured port (file, environment or --flipper-port), as the host was started with. */
+function flipperPort(config: HostConfig): number {
+  if (config.flipperServer.port === false) {
+    throw new CliFailure(EXIT.usage, 'Flipper\'s UI endpoint is turned off ("flipperServer.port": false, SONARHOST_FLIPPER_PORT=off or --flipper-port off). Turn it on with a port, e.g. --flipper-port 52342.');
   }
-  return configured === undefined || configured === 0 ? DEFAULT_FLIPPER_PORT : configured;
+  if (config.flipperServer.port === 0) throw new CliFailure(EXIT.usage, 'Flipper\'s UI port is configured as 0 (any free port): name the port the host took with --flipper-port.');
+  return config.flipperServer.port;
 }
 
 async function readToken(certDir: string): Promise<string> {

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ensureApiToken } from '../../src/plugins/http-api/api-token.js';
+import { ensureApiToken } from '../../src/core/access-token.js';
 import { runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { eventually } from '../helpers/test-host.js';

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { HostError } from '../../../src/core/host-error.js';
 import { FlipperUiInstall } from '../../../src/plugins/flipper-server-api/flipper-ui-install.js';
 import { StaticFlipperUiFiles } from '../../../src/plugins/flipper-server-api/flipper-ui-files.js';
-import { type InstalledFlipperUi, createInstalledFlipperUi } from '../../../src/plugins/flipper-server-api/installed-flipper-ui.js';
+import { InstalledFlipperUi } from '../../../src/plugins/flipper-server-api/installed-flipper-ui.js';
 import { type InstalledPluginDetails } from '../../../src/plugins/flipper-server-api/plugin-catalog.js';
 import { FlipperUi } from '../../../bench/flipper-ui.js';
 import { MemoryLogger } from '../../helpers/fakes.js';
@@ -66,7 +66,7 @@ describe(`Flipper's UI from flipper-server@${FLIPPER_SERVER_VERSION}: files and 
     await writePlugin(userModules, 'flipper-plugin-escape', { id: 'Escape', main: '../../../../etc/passwd' });
     await writePlugin(userModules, 'flipper-plugin-lib', { $schema: undefined, keywords: [] }); // a library, not a plugin
     logger = new MemoryLogger();
-    ui = createInstalledFlipperUi({ certDir: join(dir, 'certs') }, logger, [
+    ui = new InstalledFlipperUi({ certDir: join(dir, 'certs') }, logger, [
       { folder: join(dir, 'config'), label: "the config file's folder" },
       { folder: FLIPPER_SERVER_PREFIX, label: 'the test install' },
     ]);
