@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { FlipperClient } from '../../src/client/flipper-client.js';
+import { FlipperServerApiService } from '../../src/plugins/flipper-server-api/flipper-server-api-service.js';
 import { FLIPPER_SERVER_PREFIX, FLIPPER_SERVER_VERSION, ensureFlipperServer } from '../helpers/flipper-server.js';
-import { freePorts } from '../helpers/free-ports.js';
 import { type ReportedRequest, networkMessages, sdkNetworkPlugin } from '../helpers/network-plugin.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { type TestHost, eventually, startTestHost, withApi, withWebSocket } from '../helpers/test-host.js';
@@ -90,6 +90,7 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
   const traffic = new UiTraffic();
   const blocked: string[] = [];
   const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
   const stops: Array<() => Promise<void> | void> = [];
 
   before(async () => {
@@ -97,15 +98,15 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
     const problem = await ensureFlipperServer();
     assert.equal(problem, undefined, `the test installs flipper-server@${FLIPPER_SERVER_VERSION} from npm: ${problem}`);
     ({ path: dir, cleanup } = await makeTempDir());
-    [flipperPort] = await freePorts(1);
     host = await startTestHost(dir, (config) => {
       withWebSocket(config);
       withApi(config);
       config.plugins.services.push('flipper-server-api');
-      (config as typeof config & { flipperServer: { port: number } }).flipperServer = { port: flipperPort! };
+      config.flipperServer = { port: 0 };
       // The UI package installed by the test, found as if it sat next to a config file.
       config.configDir = FLIPPER_SERVER_PREFIX;
     });
+    flipperPort = host.container.get(FlipperServerApiService).boundPort!;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -120,11 +121,13 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
     });
     page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(String(error).split('\n')[0]!));
+    page.on('console', (message) => void (message.type() === 'error' && consoleErrors.push(message.text().slice(0, 300))));
     traffic.watch(page);
   });
   after(async () => {
     console.log(`# UI commands: ${traffic.summary().join(', ')}`);
     console.log(`# blocked outside requests: ${blocked.join(', ') || 'none'}; page errors: ${pageErrors.join(' | ') || 'none'}`);
+    console.log(`# console errors: ${consoleErrors.length} (first lines: ${consoleErrors.map((e) => e.split('\n')[0]).join(' | ')})`);
     await browser?.close();
     for (const stop of stops.reverse()) await stop();
     await host?.stop();
@@ -134,20 +137,45 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
   /** Enables Network for the selected app, selects it, and waits for the reported request's row and details. */
   async function showNetworkRequest(request: ReportedRequest): Promise<void> {
     const item = page.locator('li[data-menu-id$="-Network"]').first();
+    // A new app's plugins start disabled, in a folded "Disabled" group.
+    await page.locator('.ant-menu-submenu-title', { hasText: 'Disabled' }).first().waitFor({ timeout: 30_000 });
+    if (!(await item.isVisible())) await page.locator('.ant-menu-submenu-title', { hasText: 'Disabled' }).first().click();
     await item.waitFor({ timeout: 30_000 });
-    const enable = item.locator('button[title="Enable plugin"]');
-    if (await enable.count()) {
-      await item.hover();
-      await enable.click();
-    }
-    await page.locator('li[data-menu-id$="-Network"]').first().click();
+    // Select it, then enable it from the pane that says it is disabled (what a user does).
+    await item.click();
+    const enable = page.getByText('Enable Plugin', { exact: true });
+    await enable.waitFor({ timeout: 15_000 });
+    await enable.click();
     const row = page.locator('[class*="TableBodyRowContainer"]', { hasText: request.method }).filter({ hasText: String(request.status) }).first();
     await row.waitFor({ timeout: 30_000 });
     const cells = await row.locator('[class*="TableBodyColumnContainer"]').allTextContents();
     assert.ok(cells.includes(request.method) && cells.includes(String(request.status)), `the row shows method and status: ${cells.join(' | ')}`);
     // The 0.162 browser build cannot parse URLs (no Node url module), so the Domain column says <unknown>; the details pane has the URL.
-    await row.click();
-    await page.getByText(request.url, { exact: false }).first().waitFor({ timeout: 15_000 });
+    // The table may redraw under the first click (the row arrives as the plugin starts): click until selected.
+    const url = page.getByText(request.url, { exact: false }).first();
+    for (let attempt = 1; !(await url.isVisible()); attempt++) {
+      await row.click();
+      const shown = await url.waitFor({ timeout: 5_000 }).then(() => true, () => false);
+      if (shown) break;
+      if (attempt === 6) {
+        await screenshot(`flipper-ui-failed-${request.id}.png`);
+        assert.fail(`the details of the ${request.method} row never showed ${request.url}`);
+      }
+    }
+  }
+
+  /** Closes the open dialogs, topmost first, and returns their titles. */
+  async function dismissDialogs(): Promise<string[]> {
+    const titles: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const top = page.locator('.ant-modal-wrap:visible').last();
+      if ((await top.count()) === 0) break;
+      titles.push(((await top.locator('.ant-modal-title').first().textContent({ timeout: 1_000 }).catch(() => '')) || '(untitled)').trim());
+      const close = top.locator('.ant-modal-close:visible, button:visible:has-text("Close"), button:visible:has-text("Looks fine")').first();
+      await close.click({ timeout: 10_000 });
+      await top.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+    }
+    return titles;
   }
 
   async function screenshot(name: string): Promise<string> {
@@ -162,9 +190,9 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
     const token = (await readFile(join(host.config.certDir, 'api.token'), 'utf8')).trim();
     await page.goto(`http://localhost:${flipperPort}/?token=${token}`);
     assert.equal(new URL(page.url()).search, '', 'the token is taken out of the address');
-    // A fresh browser profile gets two welcome dialogs.
-    await page.getByText('Looks fine').click({ timeout: 60_000 });
-    await page.getByRole('button', { name: 'Close' }).click();
+    // A fresh browser profile gets dialogs (platform choice, welcome, and a changelog when get-changelog gives one).
+    await page.getByText('Looks fine').waitFor({ timeout: 60_000 });
+    console.log(`# dialogs on first load: ${(await dismissDialogs()).join(', ')}`);
     await eventually(() => traffic.summary().some((s) => s.startsWith('client-list')), 'the UI to finish starting (client-list)', 60_000);
     assert.ok(blocked.every((url) => url.startsWith('https://www.facebook.com/fbflipper/')), blocked.join(', '));
     await screenshot('flipper-ui-start.png');
