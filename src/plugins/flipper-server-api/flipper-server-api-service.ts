@@ -89,7 +89,8 @@ export class FlipperServerApiService implements HostService {
     this.access = new FlipperAccess(token, join(this.config.certDir, API_TOKEN_FILE), () => this.boundPort ?? 0);
     running.push(this.events.subscribe((event) => this.hostEvent(event)));
     for (const session of this.registry.list()) this.devices.clientConnected(session);
-    await this.devices.refresh();
+    // Not awaited: a slow adb or usbmuxd must not hold up the host; the UI hears of devices as they are found.
+    void this.devices.refresh();
     const bound = await listenEverywhere({ name: "Flipper's UI API", port: this.config.flipperServer.port, hosts: LOOPBACK_HOSTS, log: this.log, listenOn: (host, port) => this.listenOn(host, port) });
     this.boundPort = bound.port;
     running.push(

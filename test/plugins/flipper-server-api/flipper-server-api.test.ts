@@ -14,6 +14,8 @@ import { makeTempDir } from '../../helpers/temp-dir.js';
 import { type TestHost, eventually, startTestHost } from '../../helpers/test-host.js';
 
 const UNREAD_LIMIT = 256 * 1024;
+const MAX_SOCKETS = 4;
+const MAX_MESSAGE = 64 * 1024;
 
 function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
@@ -42,7 +44,7 @@ describe("the flipper-server API for Flipper's UI", () => {
 
   before(async () => {
     ({ path: dir, cleanup } = await makeTempDir());
-    const limits = new ContainerModule(({ bind }) => void bind(FlipperUiLimitsToken).toConstantValue({ ...FLIPPER_UI_LIMITS, maxUnreadBytes: UNREAD_LIMIT }));
+    const limits = new ContainerModule(({ bind }) => void bind(FlipperUiLimitsToken).toConstantValue({ ...FLIPPER_UI_LIMITS, maxUnreadBytes: UNREAD_LIMIT, maxSockets: MAX_SOCKETS, maxMessageBytes: MAX_MESSAGE }));
     host = await startTestHost(
       dir,
       (config) => {
@@ -207,5 +209,20 @@ describe("the flipper-server API for Flipper's UI", () => {
     assert.ok(host.logger.records.some((r) => r.message.includes('stopped reading')));
     slow.close();
     bystander.close();
+  });
+
+  it('caps the UI sockets open at once and the size of a message, and keeps serving the others', async () => {
+    await eventually(() => service.sockets.count === 1, 'only the first UI socket left');
+    const extra = await Promise.all(Array.from({ length: MAX_SOCKETS - 1 }, () => FlipperUiSocket.open(url)));
+    assert.equal(await upgradeStatus(url), 503, 'one socket too many');
+    extra.pop()!.close();
+    await eventually(() => service.sockets.count === MAX_SOCKETS - 1, 'a free slot');
+    assert.equal(await upgradeStatus(url), 101);
+    const big = extra[0]!;
+    const closed = new Promise<number>((resolve) => big.ws.once('close', (code) => resolve(code)));
+    big.sendRaw(JSON.stringify({ event: 'exec', payload: { id: 1, command: 'persist-settings', args: [{ junk: 'x'.repeat(MAX_MESSAGE) }] } }));
+    assert.equal(await closed, 1009, 'message too big');
+    for (const socket of extra) socket.close();
+    assert.equal((await ui.exec('get-server-state')).event, 'exec-response');
   });
 });
