@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { type HostConfig } from '../core/host-config.js';
 import { COMMON_OPTIONS, type CommonValues, loadConfigFromFlags } from './cli-context.js';
 import { ApiAnswerError, type HostApiClient } from './host-api-client.js';
 import { CliFailure, EXIT } from './running-host.js';
@@ -17,6 +18,7 @@ export interface ParsedApiCommand<V> {
   values: V & CommonValues & { help?: boolean };
   positionals: string[];
   certDir: string;
+  config: HostConfig;
 }
 
 /** Parses a host command's arguments (its own options plus the common ones) and finds the certificate folder. */
@@ -26,7 +28,7 @@ export async function parseApiCommand<V>(args: string[], options: Options, posit
   if (values.help) return undefined;
   if (parsed.positionals.length < positionals.min || parsed.positionals.length > positionals.max) throw new CliFailure(EXIT.usage, `usage: ${positionals.usage}`);
   const { config } = await loadConfigFromFlags(values);
-  return { values, positionals: parsed.positionals, certDir: config.certDir };
+  return { values, positionals: parsed.positionals, certDir: config.certDir, config };
 }
 
 /** Runs a host command: failures become one line on stderr (plus candidates) and the documented exit code. */

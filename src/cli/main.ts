@@ -12,6 +12,7 @@ const COMMANDS: Record<string, { load: () => Promise<(args: string[]) => Promise
   status: { load: async () => (await import('./status-command.js')).statusCommand, summary: 'whether a host is running for the certificate folder, and where' },
   clients: { load: async () => (await import('./clients-command.js')).clientsCommand, summary: 'list the apps connected to the running host' },
   call: { load: async () => (await import('./call-command.js')).callCommand, summary: 'call a method of a connected app and print the answer' },
+  ui: { load: async () => (await import('./ui-command.js')).uiCommand, summary: "open Flipper's own UI on the running host (prints the login link)" },
   events: { load: async () => (await import('./events-command.js')).eventsCommand, summary: 'follow the running host\'s events' },
   mcp: { load: async () => (await import('./mcp-command.js')).mcpCommand, summary: 'a Model Context Protocol server on stdio, for coding agents (--embedded: with its own host)' },
   'create-plugin': { load: async () => (await import('./create-plugin-command.js')).createPluginCommand, summary: 'write a new plugin package (device transport, connection handler or service)' },

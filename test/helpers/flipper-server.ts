@@ -7,7 +7,9 @@ import { promisify } from 'node:util';
 import { accepts, freePorts } from './free-ports.js';
 
 export const FLIPPER_SERVER_VERSION = '0.162.0';
-const CACHE = fileURLToPath(new URL(`../../../node_modules/.cache/sonarhost-interop/flipper-server-${FLIPPER_SERVER_VERSION}`, import.meta.url));
+/** The npm prefix the package is installed in: `<FLIPPER_SERVER_PREFIX>/node_modules/flipper-server`. */
+export const FLIPPER_SERVER_PREFIX = fileURLToPath(new URL(`../../../node_modules/.cache/sonarhost-interop/flipper-server-${FLIPPER_SERVER_VERSION}`, import.meta.url));
+const CACHE = FLIPPER_SERVER_PREFIX;
 const PACKAGE = join(CACHE, 'node_modules', 'flipper-server');
 
 /** Installs Flipper's own desktop server from npm once (cached under node_modules/.cache). Returns a reason when it cannot. */
@@ -24,6 +26,8 @@ export async function ensureFlipperServer(): Promise<string | undefined> {
 
 export interface RunningFlipperServer {
   ports: { insecure: number; secure: number };
+  /** Its UI's HTTP and WebSocket port (`ws://localhost:<uiPort>/`). */
+  uiPort: number;
   output(): string;
   stop(): Promise<void>;
 }
@@ -73,5 +77,5 @@ export async function startFlipperServer(home: string): Promise<RunningFlipperSe
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { ports: { insecure, secure }, output: () => output, stop };
+  return { ports: { insecure, secure }, uiPort: ui, output: () => output, stop };
 }

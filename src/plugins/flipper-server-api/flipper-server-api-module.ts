@@ -1,12 +1,13 @@
 import { ContainerModule } from 'inversify';
 import { HostService } from '../../core/host-service.js';
-import { EmptyFlipperPlugins, FlipperPlugins, FlipperUiFiles } from './flipper-plugin-source.js';
+import { FlipperPlugins, FlipperUiFiles } from './flipper-plugin-source.js';
 import { FlipperServerApiService } from './flipper-server-api-service.js';
+import { InstalledFlipperUi } from './installed-flipper-ui.js';
 
 export const flipperServerApiModule = new ContainerModule(({ bind }) => {
-  bind(EmptyFlipperPlugins).toSelf().inSingletonScope();
-  bind(FlipperPlugins).toService(EmptyFlipperPlugins);
-  bind(FlipperUiFiles).toService(EmptyFlipperPlugins);
+  bind(InstalledFlipperUi).toSelf().inSingletonScope();
+  bind(FlipperPlugins).toService(InstalledFlipperUi);
+  bind(FlipperUiFiles).toService(InstalledFlipperUi);
   bind(FlipperServerApiService).toSelf().inSingletonScope();
   bind(HostService).toService(FlipperServerApiService);
 });
