@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { type HostConfig } from '../core/host-config.js';
 import { API_TOKEN_FILE } from '../core/access-token.js';
 import { API_COMMAND_EXIT_CODES, parseApiCommand, runApiCommand } from './api-command.js';
 import { COMMON_HELP } from './cli-context.js';
+import { proveHost } from './host-proof-client.js';
+import { UntrustedFile, checkPrivateFolder, readPrivateFile } from './private-file.js';
 import { CliFailure, EXIT } from './running-host.js';
 
 export const UI_HELP = `Usage: sonarhost ui [--no-open] [options]
@@ -38,6 +39,12 @@ export async function uiCommand(args: string[]): Promise<number> {
         `Nothing answers on Flipper's UI port ${port} (127.0.0.1). Start the host with "sonarhost start" (with the flipper-server-api service), or name the port it uses with --flipper-port.`,
       );
     }
+    // The link carries the token: it goes to a browser only once the server on that port proved it is
+    // the host of this folder (a program that took the port cannot).
+    const proof = await proveHost(`http://127.0.0.1:${port}`, token, 5000);
+    if (!proof.ok) {
+      throw new CliFailure(EXIT.notRunning, `The server on Flipper's UI port ${port} is not the sonarhost of ${parsed.certDir} (${proof.detail}); no link was made. Check what holds the port with "sonarhost doctor".`);
+    }
     const url = `http://localhost:${port}/?token=${token}`;
     process.stdout.write(url + '\n');
     if (!parsed.values['no-open']) process.stderr.write((await openInBrowser(url)) + '\n');
@@ -56,9 +63,11 @@ function flipperPort(config: HostConfig): number {
 
 async function readToken(certDir: string): Promise<string> {
   try {
-    const token = (await readFile(join(certDir, API_TOKEN_FILE), 'utf8')).trim();
+    await checkPrivateFolder(certDir);
+    const token = (await readPrivateFile(join(certDir, API_TOKEN_FILE))).trim();
     if (token) return token;
   } catch (error) {
+    if (error instanceof UntrustedFile) throw new CliFailure(EXIT.notRunning, `Not using the token in ${certDir}: ${error.message}.`);
     if ((error as NodeJS.ErrnoException).code === 'EACCES') throw new CliFailure(EXIT.notRunning, `Cannot read the API token ${join(certDir, API_TOKEN_FILE)}: run as the user that runs the host.`);
   }
   throw new CliFailure(EXIT.notRunning, `No sonarhost has run for the certificate folder ${certDir} (no ${API_TOKEN_FILE}). Start one with "sonarhost start", or name its folder with --cert-dir.`);

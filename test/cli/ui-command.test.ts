@@ -4,10 +4,10 @@ import * as http from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ensureApiToken } from '../../src/core/access-token.js';
+import { FlipperServerApiService } from '../../src/plugins/flipper-server-api/flipper-server-api-service.js';
 import { runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
-import { eventually } from '../helpers/test-host.js';
+import { type TestHost, eventually, startTestHost } from '../helpers/test-host.js';
 
 /** `sonarhost ui`: the login link of the running host's Flipper UI endpoint, and a browser when there is one. */
 describe('sonarhost ui', () => {
@@ -15,18 +15,21 @@ describe('sonarhost ui', () => {
   let cleanup: () => Promise<void>;
   let certDir: string;
   let token: string;
-  let server: http.Server;
+  let host: TestHost;
   let port: number;
   let bin: string;
 
   before(async () => {
     ({ path: dir, cleanup } = await makeTempDir());
     certDir = join(dir, 'certs');
-    token = await ensureApiToken(certDir);
-    // Stands in for the endpoint: the command only needs its port to accept connections.
-    server = http.createServer((_req, res) => res.end('ok'));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as AddressInfo).port;
+    // The real endpoint: the command asks it to prove it holds the token before making the link.
+    host = await startTestHost(dir, (config) => {
+      config.certDir = certDir;
+      config.plugins.services = ['flipper-server-api'];
+      config.flipperServer = { port: 0 };
+    });
+    port = host.container.get(FlipperServerApiService).boundPort!;
+    token = (await readFile(join(certDir, 'api.token'), 'utf8')).trim();
     // A fake desktop opener that records the link instead of starting a browser.
     bin = join(dir, 'bin');
     await mkdir(bin);
@@ -34,7 +37,7 @@ describe('sonarhost ui', () => {
     await chmod(join(bin, 'xdg-open'), 0o755);
   });
   after(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await host.stop();
     await cleanup();
   });
 
@@ -76,6 +79,26 @@ describe('sonarhost ui', () => {
     const off = await runCli(['ui', '--cert-dir', certDir, '--flipper-port', 'off'], { cwd: dir });
     assert.equal(off.code, 2);
     assert.match(off.stderr, /turned off/);
+  });
+
+  it('makes no link for a server on the port that cannot prove it is the host (a program that took the port)', async () => {
+    let seen = '';
+    const squatter = http.createServer((req, res) => {
+      seen += `${req.method} ${req.url} ${JSON.stringify(req.headers)}\n`;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ service: 'sonarhost', nonce: 'ab'.repeat(24), proof: 'cd'.repeat(32) }));
+    });
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    try {
+      const squatted = (squatter.address() as AddressInfo).port;
+      const result = await runCli(['ui', '--cert-dir', certDir, '--flipper-port', String(squatted)], { cwd: dir, env: { PATH: bin, DISPLAY: ':99' } });
+      assert.equal(result.code, 3, result.stderr);
+      assert.match(result.stderr, new RegExp(`The server on Flipper's UI port ${squatted} is not the sonarhost of .*no link was made`));
+      assert.equal(result.stdout, '', 'no link printed');
+      assert.ok(!seen.includes(token), 'the token never reached the squatter');
+      assert.match(seen, /GET \/api\/hello\?nonce=/);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 
   it('is listed in --help and explains itself', async () => {

@@ -1,5 +1,6 @@
 import type * as http from 'node:http';
 import { tokenMatches } from '../../core/access-token.js';
+import { ProofChallenges, isNonce } from '../../core/host-proof.js';
 import { loopbackRefusal } from '../../core/loopback-access.js';
 
 /** The cookie the browser UI carries instead of a token it could not send (it adds none to its WebSocket URL). */
@@ -13,11 +14,21 @@ export type Refusal = { status: 401 | 403; message: string };
  * (flipper-server 0.212+) or the HttpOnly cookie set by opening `/?token=<token>` once (the browser UI).
  */
 export class FlipperAccess {
+  private readonly challenges: ProofChallenges;
+
   constructor(
     private readonly token: string,
     private readonly tokenFile: string,
     private readonly port: () => number,
-  ) {}
+  ) {
+    this.challenges = new ProofChallenges(token);
+  }
+
+  /** This host's proof that it holds the token, for a fresh client nonce (undefined when it is malformed). */
+  hello(url: URL): { service: 'sonarhost'; nonce: string; proof: string } | undefined {
+    const nonce = url.searchParams.get('nonce');
+    return isNonce(nonce) ? { service: 'sonarhost', ...this.challenges.answer(nonce) } : undefined;
+  }
 
   /** The Host and Origin rule alone (for `/health`, which needs no token). */
   checkPlace(req: http.IncomingMessage): Refusal | undefined {

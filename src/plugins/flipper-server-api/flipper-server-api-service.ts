@@ -137,6 +137,16 @@ export class FlipperServerApiService implements HostService {
         const place = this.access!.checkPlace(req);
         return place ? sendText(res, place.status, place.message) : sendText(res, 200, 'flipper-ok');
       }
+      if (url.pathname === '/api/hello' && req.method === 'GET') {
+        // `sonarhost ui` asks this before it hands the token to a browser aimed at this port: only the host
+        // can prove it holds the token (src/core/host-proof.ts), not a program that took the port.
+        const place = this.access!.checkPlace(req);
+        if (place) return sendText(res, place.status, place.message);
+        const hello = this.access!.hello(url);
+        if (!hello) return sendText(res, 400, 'GET /api/hello needs ?nonce= with 32 to 128 lowercase hex digits');
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+        return void res.end(JSON.stringify(hello));
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'only GET is served here; the API is the WebSocket on /');
       const refusal = this.access!.check(req, url);
       if (refusal) return sendText(res, refusal.status, refusal.message);
