@@ -23,8 +23,9 @@ export class FlipperUi {
     });
   }
 
-  static async connect(uiPort: number): Promise<FlipperUi> {
-    const ws = new WebSocket(`ws://127.0.0.1:${uiPort}/`, { headers: { Host: `localhost:${uiPort}` } });
+  /** `token`: for sonarhost's endpoint, which (unlike flipper-server 0.162) takes the API token as `?token=`. */
+  static async connect(uiPort: number, token?: string): Promise<FlipperUi> {
+    const ws = new WebSocket(`ws://127.0.0.1:${uiPort}/${token ? `?token=${token}` : ''}`, { headers: { Host: `localhost:${uiPort}` } });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);

@@ -85,6 +85,9 @@ function bars(results: BenchResults): Bar[] {
     { label: 'host→app via WebSocket API, 1 in flight', ratio: div(r?.sonarhostApiWs?.serial, r?.flipper?.serial), goal: 5 },
     { label: 'host→app via WebSocket API, 100 in flight', ratio: div(r?.sonarhostApiWs?.inflight100, r?.flipper?.inflight100), goal: 5 },
     { label: 'app→host events on the API stream', ratio: div(r?.sonarhostHttp?.events, r?.flipper?.events), goal: 3 },
+    { label: "host→app via Flipper's UI API (same protocol), 1 in flight", ratio: div(r?.sonarhostFlipperUi?.serial, r?.flipper?.serial), goal: 3 },
+    { label: "host→app via Flipper's UI API (same protocol), 100 in flight", ratio: div(r?.sonarhostFlipperUi?.inflight100, r?.flipper?.inflight100), goal: 3 },
+    { label: "app→host events via Flipper's UI API (same protocol)", ratio: div(r?.sonarhostFlipperUi?.events, r?.flipper?.events), goal: 3 },
     { label: 'host→app over WebSocket, 100 in flight', ratio: div(r?.sonarhostWs?.inflight100, r?.flipperWs?.inflight100) },
     { label: 'memory per idle client (RSS)', ratio: div(held.flipper?.bytesPerClient, held.sonarhost?.bytesPerClient) },
   ];

@@ -176,7 +176,7 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
     wsRow('4g', 'host→app over WebSocket, 1 in flight', 'serial', ' req/s');
     wsRow('4h', 'host→app over WebSocket, 100 in flight', 'inflight100', ' req/s');
     wsRow('4i', 'app→host events over WebSocket', 'events', ' ev/s');
-    const apiRow = (id: string, label: string, driver: 'sonarhostHttp' | 'sonarhostApiWs', mode: Mode, unit: string, note: string) => {
+    const apiRow = (id: string, label: string, driver: 'sonarhostHttp' | 'sonarhostApiWs' | 'sonarhostFlipperUi', mode: Mode, unit: string, note: string) => {
       const s = r[driver]?.[mode];
       const f = r.flipper?.[mode];
       rows.push([
@@ -198,6 +198,10 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
     apiRow('4j', 'host→app via the WebSocket API, 1 in flight', 'sonarhostApiWs', 'serial', ' req/s', wsApiNote);
     apiRow('4k', 'host→app via the WebSocket API, 100 in flight', 'sonarhostApiWs', 'inflight100', ' req/s', wsApiNote);
     apiRow('4l', 'app→host events on a /api/ws subscription', 'sonarhostApiWs', 'events', ' ev/s', wsApiNote);
+    const uiNote = "flipper-server's UI protocol on both sides (client-request-response, client-message), the same client [c]";
+    apiRow('4m', "host→app via Flipper's UI API, 1 in flight", 'sonarhostFlipperUi', 'serial', ' req/s', uiNote);
+    apiRow('4n', "host→app via Flipper's UI API, 100 in flight", 'sonarhostFlipperUi', 'inflight100', ' req/s', uiNote);
+    apiRow('4o', "app→host events as client-message on Flipper's UI API", 'sonarhostFlipperUi', 'events', ' ev/s', uiNote);
     if (throughput.errors.length) footnotes.push(`row 4 errors: ${throughput.errors.join(' | ')}`);
     for (const [name, reason] of Object.entries(throughput.skipped)) footnotes.push(`row 4: ${name} not measured: ${reason}`);
   } else {

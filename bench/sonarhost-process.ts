@@ -19,6 +19,8 @@ export interface SonarhostChildOptions {
   env?: NodeJS.ProcessEnv;
   /** Also serve the WebSocket exchange and secure ports (9089/9088 in production). */
   webSocket?: boolean;
+  /** Also serve the flipper-server-compatible endpoint (52342 in production) on a free port. */
+  flipperServer?: boolean;
   /** With `--profile`: the name of the CPU profile the child writes when it stops. */
   profile?: string;
 }
@@ -29,6 +31,8 @@ export interface SonarhostChild {
   /** The WebSocket ports, with `webSocket`. */
   wsPorts?: { insecure: number; secure: number };
   apiPort?: number;
+  /** The flipper-server-compatible endpoint, with `flipperServer`. */
+  flipperPort?: number;
   /** ms from spawn to the "listening (insecure)" log line (the last listener opened). */
   listeningMs: number;
   /** ms from spawn to "sonarhost is running". */
@@ -45,7 +49,7 @@ export interface SonarhostChild {
  * only, no Android transport (so no adb server is touched), JSON log lines on stderr (not a TTY).
  */
 export async function startSonarhostChild(dir: string, options: SonarhostChildOptions): Promise<SonarhostChild> {
-  const [insecure, secure, apiPort, wsInsecure, wsSecure] = (await freePorts(5)) as [number, number, number, number, number];
+  const [insecure, secure, apiPort, wsInsecure, wsSecure, flipperPort] = (await freePorts(6)) as [number, number, number, number, number, number];
   await mkdir(dir, { recursive: true });
   const file = join(dir, `sonarhost-bench-${insecure}.config.json`);
   await writeFile(
@@ -55,10 +59,14 @@ export async function startSonarhostChild(dir: string, options: SonarhostChildOp
       ports: { insecure, secure },
       webSocket: options.webSocket ? { insecure: wsInsecure, secure: wsSecure, browser: false } : { insecure: false, secure: false, browser: false },
       api: { port: options.api ? apiPort : false },
-      flipperServer: { port: false },
+      flipperServer: { port: options.flipperServer ? flipperPort : false },
       certDir: options.certDir,
       logLevel: options.logLevel ?? 'info',
-      plugins: { transports: options.webSocket ? ['rsocket', 'websocket'] : ['rsocket'], deviceTransports: ['desktop', 'ios-simulator'], services: options.api ? ['http-api'] : [] },
+      plugins: {
+        transports: options.webSocket ? ['rsocket', 'websocket'] : ['rsocket'],
+        deviceTransports: ['desktop', 'ios-simulator'],
+        services: [...(options.api ? ['http-api'] : []), ...(options.flipperServer ? ['flipper-server-api'] : [])],
+      },
       ...options.extra,
     }),
   );
@@ -113,6 +121,7 @@ export async function startSonarhostChild(dir: string, options: SonarhostChildOp
     ports: { insecure, secure },
     wsPorts: options.webSocket ? { insecure: wsInsecure, secure: wsSecure } : undefined,
     apiPort: options.api ? apiPort : undefined,
+    flipperPort: options.flipperServer ? flipperPort : undefined,
     listeningMs: seen.get('listening (insecure)') ?? Number.NaN,
     runningMs: seen.get('sonarhost is running; press Ctrl-C to stop')!,
     messages: () => messages,

@@ -32,7 +32,7 @@ interface Driver {
   stop(): Promise<void>;
 }
 
-export type DriverName = 'sonarhost' | 'sonarhostHttp' | 'sonarhostApiWs' | 'raw' | 'rawTls' | 'flipper' | 'sonarhostWs' | 'rawWs' | 'rawWss' | 'flipperWs';
+export type DriverName = 'sonarhost' | 'sonarhostHttp' | 'sonarhostApiWs' | 'sonarhostFlipperUi' | 'raw' | 'rawTls' | 'flipper' | 'sonarhostWs' | 'rawWs' | 'rawWss' | 'flipperWs';
 
 export interface ThroughputResult {
   rounds: number;
@@ -66,6 +66,7 @@ export async function measureThroughput(dir: string, options: { rounds: number; 
     ['rawTls', () => rawDriver('rawTls', join(dir, 'raw-tls'), identity)],
     ['sonarhostHttp', () => httpSonarhost(join(dir, 'http'), identity)],
     ['sonarhostApiWs', () => wsApiSonarhost(join(dir, 'api-ws'), identity)],
+    ['sonarhostFlipperUi', () => flipperUiSonarhost(join(dir, 'flipper-ui'), identity)],
     ['sonarhostWs', () => inProcessSonarhost(join(dir, 'inproc-ws'), identity, true)],
     ['rawWs', () => rawWsDriver('rawWs', identity)],
     ['rawWss', () => rawWsDriver('rawWss', identity, join(dir, 'raw-wss'))],
@@ -364,6 +365,52 @@ async function wsApiSonarhost(dir: string, identity: AppIdentity): Promise<Drive
     };
   } catch (error) {
     api?.close();
+    app?.close();
+    await host.stop();
+    throw error;
+  }
+}
+
+/**
+ * sonarhost's flipper-server-compatible endpoint, driven exactly as the flipper-server driver below
+ * drives flipper-server (same FlipperUi client, same client-request-response messages): the same
+ * protocol on both sides, the fairest comparison of the tools' path (issue 20's bench row).
+ */
+async function flipperUiSonarhost(dir: string, identity: AppIdentity): Promise<Driver> {
+  const certDir = join(dir, 'certs');
+  const host: SonarhostChild = await startSonarhostChild(dir, { certDir, flipperServer: true, profile: 'throughput-flipper-ui-sonarhost' });
+  let app: BenchApp | undefined;
+  let ui: FlipperUi | undefined;
+  try {
+    app = await connectApp(join(dir, 'app', 'sonar'), identity, host.ports);
+    const token = (await readFile(join(certDir, 'api.token'), 'utf8')).trim();
+    const clientId = `${identity.appName}#MacOS#throughput#`;
+    const client = (ui = await FlipperUi.connect(host.flipperPort!, token));
+    let messages = 0;
+    client.onServerEvent((event) => {
+      if (event === 'client-message') messages++;
+    });
+    await waitUntil(async () => ((await client.exec('client-list', [])) as Array<{ id: string }>).some((c) => c.id === clientId), 'sonarhost to list the client', 10_000, 20);
+    let nextRequestId = 0;
+    const connected = app;
+    return {
+      name: 'sonarhostFlipperUi',
+      sizes: { serial: 2000, inflight100: 20_000, events: 10_000 },
+      call: async (n) => {
+        const message = { id: nextRequestId++, method: 'execute', params: { api: 'echo', method: 'ping', params: { n } } };
+        const answer = (await client.exec('client-request-response', [clientId, message])) as { success?: unknown; error?: unknown };
+        if (answer?.success === undefined) throw new Error(`sonarhost answered ${JSON.stringify(answer).slice(0, 200)}`);
+      },
+      sendEvent: (n) => connected.send('echo', 'tick', { n }),
+      eventsReceived: () => messages,
+      stop: async () => {
+        client.close();
+        connected.close();
+        await host.stop();
+      },
+    };
+  } catch (error) {
+    ui?.close();
     app?.close();
     await host.stop();
     throw error;
