@@ -30,6 +30,10 @@ export interface HoldResult {
   hostReportedClients?: number;
   hostFds?: number;
   stoppedBecause?: string;
+  /** The process measured: its name and pid, so a row can never silently measure the wrong host. */
+  hostProcess: string;
+  /** Why the memory and rate figures are void: the host listed a different number of clients than were held. */
+  voided?: string;
 }
 
 /** Exchange and call latency on a host already holding `clients` idle connections (issue 14.6). */
@@ -232,11 +236,14 @@ export async function measureSecureConnections(
     await scaleProbe.close();
     if (options.clients > maxByFds) result.sonarhost.stoppedBecause = `capped by the open-file limit (${openFileLimit()})`;
     for (const app of open.splice(0)) app.close();
-    if (flipper && ui && sides[1]) {
+    // By name, never by index: the sonarhost WebSocket side sits at index 1 (the bug that made the peer
+    // columns measure sonarhost twice).
+    const flipperSide = sides.find((side) => side.name === 'flipper');
+    if (flipper && ui && flipperSide) {
       await sleep(500);
       const fui = ui;
       const flipperPid = flipper.pid;
-      result.flipper = await hold(sides[1], flipperPid, target, options, open, async () => ((await fui.exec('client-list', [])) as unknown[]).length, () => probeMemory(flipperPid, probeDir), async () =>
+      result.flipper = await hold(flipperSide, flipperPid, target, options, open, async () => ((await fui.exec('client-list', [])) as unknown[]).length, () => probeMemory(flipperPid, probeDir), async () =>
         (await flipperLogBytes()) > FLIPPER_LOG_BUDGET ? `flipper-server's log reached ${FLIPPER_LOG_BUDGET / 1024} KB (it rotates at 1 MiB and died doing so here)` : undefined,
       );
       for (const app of open.splice(0)) app.close();
@@ -333,7 +340,14 @@ async function hold(
   await sleep(2000);
   const after = await settledMemory(memory);
   const perClient = (a?: number, b?: number) => (a !== undefined && b !== undefined && connected > 0 ? (b - a) / connected : undefined);
+  const hostReportedClients = await reportedClients().catch(() => undefined);
+  const voided =
+    hostReportedClients === connected
+      ? undefined
+      : `the ${side.name} host (pid ${pid}) lists ${hostReportedClients ?? 'no answer'} clients while ${connected} are held: this row measured something else`;
   return {
+    hostProcess: `${side.name} pid ${pid}`,
+    voided,
     target,
     connected,
     failed,
@@ -344,7 +358,7 @@ async function hold(
     bytesPerClient: perClient(before?.rss, after?.rss),
     heapBytesPerClient: perClient(before?.heapUsed, after?.heapUsed),
     memoryAfterGc: before?.afterGc === true && after?.afterGc === true,
-    hostReportedClients: await reportedClients().catch(() => undefined),
+    hostReportedClients,
     hostFds: await countFds(pid),
     stoppedBecause,
   };

@@ -1,7 +1,7 @@
 // Used by `npm start` and `npm run demo`: compile only what they run (src and examples, through
 // tsconfig.build.json), and only when an output is missing or older than its source, so every start
 // after the first one costs no compilation at all.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -58,7 +58,8 @@ export function staleSource(root, patterns = buildPatterns(root)) {
 export async function buildIfStale(root, log = (line) => process.stderr.write(line + '\n')) {
   const stale = staleSource(root);
   if (stale === undefined) return;
-  log(`sonarhost: building (${stale} changed since the last build)…`);
+  const firstBuild = mtime(join(root, 'dist', 'src', 'cli', 'main.js')) === undefined;
+  log(firstBuild ? 'sonarhost: first start, compiling src (about half a minute; later starts begin at once)…' : `sonarhost: building (${stale} changed since the last build)…`);
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const child = spawn(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
   const forward = (signal) => child.kill(signal);
@@ -77,15 +78,35 @@ export async function buildIfStale(root, log = (line) => process.stderr.write(li
 /**
  * npm runs a script through `sh -c`, and a SIGTERM that npm passes on kills that shell without reaching
  * us: the host would stay behind, holding its ports. So a host whose parent went away stops itself the
- * way a signal would stop it.
+ * way a signal would stop it. When npm itself is killed outright (SIGKILL), the shell between us stays
+ * alive and our parent does not change: under npm the launcher therefore also watches the shell's
+ * parent, npm, and stops when the shell is handed to another process.
  */
 export function stopWhenOrphaned(intervalMs = 500) {
   const parent = process.ppid;
+  const launcher = process.env.npm_lifecycle_event !== undefined ? parentOf(parent) : undefined;
+  const stop = () => {
+    clearInterval(timer);
+    process.kill(process.pid, 'SIGTERM');
+  };
   const timer = setInterval(() => {
-    if (process.ppid !== parent) {
-      clearInterval(timer);
-      process.kill(process.pid, 'SIGTERM');
-    }
+    if (process.ppid !== parent) return stop();
+    if (launcher !== undefined && parentOf(parent) !== launcher) stop();
   }, intervalMs);
   timer.unref();
+}
+
+/** The parent pid of `pid` (Linux /proc, else ps), or undefined when it cannot be read. */
+function parentOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    try {
+      const out = execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      return out === '' ? undefined : Number(out);
+    } catch {
+      return undefined;
+    }
+  }
 }

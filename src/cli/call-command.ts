@@ -2,7 +2,7 @@ import { COMMON_HELP } from './cli-context.js';
 import { API_COMMAND_EXIT_CODES, parseApiCommand, retryWhenClientsConnect, runApiCommand } from './api-command.js';
 import { parseTimeout } from './clients-command.js';
 import { ApiAnswerError, type HostApiClient } from './host-api-client.js';
-import { CliFailure, EXIT, connectToHost } from './running-host.js';
+import { CliFailure, EXIT, connectToHost, connectToHostBy } from './running-host.js';
 
 export const CALL_HELP = `Usage: sonarhost call <client> <method> [params-json] [options]
 
@@ -16,7 +16,7 @@ Calls a method of an app connected to the running host and prints its answer as 
 
 Options:
   --timeout MS         how long to wait for the answer, and with --wait for the app (default: 30000)
-  --wait               wait for the client to connect instead of failing at once
+  --wait               wait for the host to be up and the client to connect instead of failing at once
 
 ${API_COMMAND_EXIT_CODES}
 
@@ -39,7 +39,7 @@ export async function callCommand(args: string[]): Promise<number> {
     const [client, method, paramsText] = parsed.positionals as [string, string, string | undefined];
     const timeoutMs = parseTimeout(parsed.values.timeout, 30_000);
     const { method: wireMethod, params } = protocolRequest(method, parseParams(paramsText));
-    const { api } = await connectToHost(parsed.certDir);
+    const { api } = parsed.values.wait ? await connectToHostBy(parsed.certDir, Date.now() + timeoutMs, timeoutMs) : await connectToHost(parsed.certDir);
     try {
       const answer = parsed.values.wait ? await callWhenConnected(api, client, wireMethod, params, timeoutMs) : await api.call(client, wireMethod, params, timeoutMs);
       process.stdout.write(JSON.stringify(answer, null, 2) + '\n');

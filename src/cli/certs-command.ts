@@ -40,6 +40,11 @@ export async function certsCommand(args: string[]): Promise<number> {
   const store = container.get<CertificateStore>(CertificateStore);
 
   if (values['rotate-ca']) {
+    if (!values.yes && !process.stdin.isTTY) {
+      // A usage error, said once: without a terminal there is nobody to ask.
+      process.stderr.write('sonarhost certs: --rotate-ca needs --yes when there is no terminal to confirm on; nothing was changed.\n');
+      return 2;
+    }
     if (!values.yes && !(await confirmRotation(config.certDir))) {
       process.stderr.write('CA rotation cancelled: nothing was changed. Pass --yes to confirm without a prompt.\n');
       return 1;
@@ -58,10 +63,6 @@ export async function certsCommand(args: string[]): Promise<number> {
 }
 
 async function confirmRotation(certDir: string): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    process.stderr.write('Refusing to rotate the CA without confirmation: add --yes.\n');
-    return false;
-  }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(

@@ -10,6 +10,7 @@ export const COMMON_OPTIONS = {
   'alt-ports': { type: 'string' },
   'browser-port': { type: 'string' },
   'api-port': { type: 'string' },
+  'flipper-port': { type: 'string' },
   host: { type: 'string' },
   'cert-dir': { type: 'string' },
   'log-level': { type: 'string' },
@@ -25,6 +26,8 @@ export const COMMON_HELP = `Common options:
   --alt-ports I,S      WebSocket insecure and secure ports (default: 9089,9088; env FLIPPER_ALT_PORTS)
   --browser-port P     WebSocket port for js-flipper and browsers (default: 8333; env FLIPPER_BROWSER_PORT)
   --api-port P|off     local HTTP API and dashboard, on 127.0.0.1 (default: 8090; env SONARHOST_API_PORT)
+  --flipper-port P|off flipper-server-compatible API for Flipper's UI, on 127.0.0.1 and ::1
+                       (default: 52342; env SONARHOST_FLIPPER_PORT)
   --host ADDRS         bind addresses, comma-separated (default: 127.0.0.1,::1; env SONARHOST_HOST)
   --log-level LEVEL    debug, info, warn or error (default: info; env SONARHOST_LOG_LEVEL)
   -h, --help           show help`;
@@ -35,13 +38,14 @@ export interface CommonValues {
   'alt-ports'?: string;
   'browser-port'?: string;
   'api-port'?: string;
+  'flipper-port'?: string;
   host?: string;
   'cert-dir'?: string;
   'log-level'?: string;
 }
 
 export function configFlags(values: CommonValues): ConfigFlags {
-  return { config: values.config, ports: values.ports, altPorts: values['alt-ports'], browserPort: values['browser-port'], apiPort: values['api-port'], host: values.host, certDir: values['cert-dir'], logLevel: values['log-level'] };
+  return { config: values.config, ports: values.ports, altPorts: values['alt-ports'], browserPort: values['browser-port'], apiPort: values['api-port'], flipperPort: values['flipper-port'], host: values.host, certDir: values['cert-dir'], logLevel: values['log-level'] };
 }
 
 export async function loadConfigFromFlags(values: CommonValues): Promise<LoadedConfig> {

@@ -1,7 +1,7 @@
 import { COMMON_HELP } from './cli-context.js';
 import { API_COMMAND_EXIT_CODES, formatClientLines, parseApiCommand, retryWhenClientsConnect, runApiCommand } from './api-command.js';
 import { type HostApiClient } from './host-api-client.js';
-import { CliFailure, EXIT, connectToHost } from './running-host.js';
+import { CliFailure, EXIT, connectToHost, connectToHostBy } from './running-host.js';
 
 export const CLIENTS_HELP = `Usage: sonarhost clients [options]
 
@@ -10,8 +10,9 @@ Any of the first three names a client in "sonarhost call" and "sonarhost events"
 
 Options:
   --json               print the list as JSON (the API's client objects)
-  --wait               wait until at least one app is connected (for CI: start the app, then call it)
-  --timeout MS         how long --wait waits (default: 30000), then exit 5
+  --wait               wait until the host is up and at least one app is connected (for CI: start
+                       the host and the app, then this)
+  --timeout MS         how long --wait waits for both (default: 30000), then exit 5
 
 ${API_COMMAND_EXIT_CODES}
 
@@ -29,9 +30,11 @@ export async function clientsCommand(args: string[]): Promise<number> {
       return EXIT.ok;
     }
     const timeoutMs = parseTimeout(parsed.values.timeout, 30_000);
-    const { api } = await connectToHost(parsed.certDir);
+    const deadline = Date.now() + timeoutMs;
+    // --wait also waits for the host itself: a CI script may start the host and the app together.
+    const { api } = parsed.values.wait ? await connectToHostBy(parsed.certDir, deadline, timeoutMs) : await connectToHost(parsed.certDir);
     try {
-      const clients = parsed.values.wait ? await waitForClients(api, timeoutMs) : await api.clients();
+      const clients = parsed.values.wait ? await waitForClients(api, Math.max(1, deadline - Date.now()), timeoutMs) : await api.clients();
       if (parsed.values.json) process.stdout.write(JSON.stringify(clients, null, 2) + '\n');
       else if (clients.length === 0) process.stdout.write('No app is connected.\n');
       else process.stdout.write(`  ${'short id'.padEnd(9)} ${'app'.padEnd(24)} ${'app id'.padEnd(28)} ${'device'.padEnd(16)} id\n` + formatClientLines(clients));
@@ -43,10 +46,10 @@ export async function clientsCommand(args: string[]): Promise<number> {
 }
 
 /** Resolves with the client list once it is not empty; subscribes first so no connection is missed. */
-function waitForClients(api: HostApiClient, timeoutMs: number): Promise<Array<Record<string, unknown>>> {
+function waitForClients(api: HostApiClient, leftMs: number, timeoutMs: number): Promise<Array<Record<string, unknown>>> {
   return retryWhenClientsConnect(
     api,
-    timeoutMs,
+    leftMs,
     async () => {
       const clients = await api.clients();
       return clients.length > 0 ? { value: clients } : undefined;

@@ -6,8 +6,10 @@ import { COMMON_HELP, COMMON_OPTIONS, composeForDiagnostics, createCliLogger, lo
 export const DEVICES_HELP = `Usage: sonarhost devices [options]
 
 Lists the devices each configured device transport knows: Android devices (model, API level,
-state, whether adb reverse is set up for the host's ports) and iOS simulators (name, runtime,
-state). Only looks; it changes nothing on the devices.
+state, whether adb reverse is set up for the host's ports), iOS simulators (name, runtime, state),
+iPhones and iPads attached over USB (ready, not paired, locked, …, with what to do) and this
+computer, for desktop apps (listed once one of its apps has connected). Only looks; it changes
+nothing on the devices.
 
 Options:
   --json               print the list as JSON

@@ -87,6 +87,11 @@ function portsToCheck(config: HostConfig): PortToCheck[] {
     // The API listens on IPv4 loopback only, whatever the bind addresses.
     ports.push({ name: 'HTTP API', port: config.api.port, hosts: ['127.0.0.1'], move: 'with --api-port PORT or --api-port off (or SONARHOST_API_PORT, or "api.port" in the config file)' });
   }
+  if (config.flipperServer.port !== false && config.plugins.services.includes('flipper-server-api')) {
+    // Like flipper-server, on both loopback addresses whatever the bind addresses.
+    const move = 'with --flipper-port PORT or --flipper-port off (or SONARHOST_FLIPPER_PORT, or "flipperServer.port" in the config file)';
+    ports.push({ name: "Flipper's UI API", port: config.flipperServer.port, hosts: ['127.0.0.1', '::1'], move });
+  }
   return ports;
 }
 
@@ -125,7 +130,7 @@ function runningHostChecks(running: RunningHost, busy: string[]): HealthCheck[] 
     running.startedAt !== undefined ? `since ${running.startedAt}` : undefined,
     running.clients !== undefined ? `${running.clients} client${running.clients === 1 ? '' : 's'}` : undefined,
   ].filter((f) => f !== undefined);
-  const second = 'to run another host beside it, give it other ports: --ports, --alt-ports, --browser-port, --api-port (or FLIPPER_PORTS, FLIPPER_ALT_PORTS, FLIPPER_BROWSER_PORT, SONARHOST_API_PORT)';
+  const second = 'to run another host beside it, give it other ports: --ports, --alt-ports, --browser-port, --api-port, --flipper-port (or FLIPPER_PORTS, FLIPPER_ALT_PORTS, FLIPPER_BROWSER_PORT, SONARHOST_API_PORT, SONARHOST_FLIPPER_PORT)';
   const checks: HealthCheck[] = running.sameCertDir
     ? [{ name: 'sonarhost', status: 'ok', detail: `already running${facts.length > 0 ? ` (${facts.join(', ')})` : ''}, API at ${running.url}/`, fix: second }]
     : [

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type HostConfig } from '../core/host-config.js';
-import { API_TOKEN_FILE } from '../plugins/http-api/api-token.js';
+import { API_TOKEN_FILE } from '../core/access-token.js';
 
 /** What the host records in `<certDir>/api.json` when its API starts. */
 const API_RECORD_FILE = 'api.json';

@@ -32,19 +32,32 @@ export async function eventsCommand(args: string[]): Promise<number> {
     }
     const { values } = parsed;
     const { api } = await connectToHost(parsed.certDir);
+    // Ending by our own choice (Ctrl-C, SIGTERM, the reader of our output went away, as `| head -1`
+    // does) is a quiet exit 0; only the host closing on us is reported.
+    let stopping = false;
     const ended = new Promise<number>((resolve) => {
       api.onClose((error) => {
+        if (stopping) return;
         process.stderr.write(`sonarhost: ${error.message}\n`);
         resolve(EXIT.notRunning);
       });
       const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
         api.close();
         resolve(EXIT.ok);
       };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EPIPE') return stop();
+        throw error;
+      });
     });
     await api.subscribe({ client: values.client, plugin: values.plugin, recent: values.recent }, (event) => {
+      if (stopping) return;
       process.stdout.write((values.json ? JSON.stringify(event) : formatEvent(event)) + '\n');
     });
     return ended;

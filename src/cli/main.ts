@@ -6,7 +6,7 @@ import { HostError } from '../core/host-error.js';
 const COMMANDS: Record<string, { load: () => Promise<(args: string[]) => Promise<number>>; summary: string }> = {
   start: { load: async () => (await import('./start-command.js')).startCommand, summary: 'run the host (the default command)' },
   certs: { load: async () => (await import('./certs-command.js')).certsCommand, summary: 'show, renew or rotate the certificates' },
-  devices: { load: async () => (await import('./devices-command.js')).devicesCommand, summary: 'list Android devices and iOS simulators' },
+  devices: { load: async () => (await import('./devices-command.js')).devicesCommand, summary: 'list Android devices, iOS simulators, USB-attached iPhones and this computer' },
   doctor: { load: async () => (await import('./doctor-command.js')).doctorCommand, summary: 'check ports, certificates, adb and simulators, and say how to fix problems' },
   config: { load: async () => (await import('./config-command.js')).configCommand, summary: 'print the effective configuration and where each value came from' },
   status: { load: async () => (await import('./status-command.js')).statusCommand, summary: 'whether a host is running for the certificate folder, and where' },
@@ -23,11 +23,15 @@ that embed a Flipper SDK.
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c], _, all) => `  ${name.padEnd(Math.max(...all.map(([n]) => n.length)) + 2)} ${c.summary}`)
   .join('\n')}
 
-Run "sonarhost <command> --help" for the options of a command.
-  --version            print the version`;
+Options:
+  --help, -h      this text; "sonarhost <command> --help" gives the options of a command
+  --version, -v   print the version`;
+
+/** The command being run, for the hint after a usage error. */
+let running = 'start';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -50,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sonarhost: unknown command "${first}".\n\n${USAGE}\n`);
       return 2;
     }
+    running = first;
     return (await command.load())(rest);
   }
   return (await COMMANDS.start!.load())(argv);
@@ -74,7 +79,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`sonarhost: ${error.message}\n`);
       process.exitCode = 1;
     } else if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`sonarhost: ${error.message}. Run "sonarhost --help".\n`);
+      process.stderr.write(`sonarhost: ${error.message}. Run "sonarhost ${running} --help" for its options.\n`);
       process.exitCode = 2;
     } else {
       process.stderr.write(`sonarhost: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

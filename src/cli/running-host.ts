@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, watch } from 'node:fs/promises';
 import { join } from 'node:path';
-import { API_TOKEN_FILE } from '../plugins/http-api/api-token.js';
+import { API_TOKEN_FILE } from '../core/access-token.js';
 import { RUNNING_HOST_FILE, type RunningHostRecord } from '../plugins/http-api/running-host-file.js';
 import { HostApiClient } from './host-api-client.js';
 
@@ -57,6 +57,40 @@ export async function connectToHost(certDir: string): Promise<{ host: RunningHos
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') throw new CliFailure(EXIT.notRunning, `No sonarhost answers at ${host.record.url} (connection refused); ${RUNNING_HOST_FILE} in ${certDir} is stale. Start one with "sonarhost start".`);
     throw new CliFailure(EXIT.notRunning, `Could not reach the host's API at ${host.record.wsUrl}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * As connectToHost, but a host that is not up yet is waited for until `deadline` (a CI script starts the
+ * host and the app, then `clients --wait`): the folder is watched for the host's api.json, with a slow
+ * poll besides, since a watch can miss a rename on some file systems. Other failures end it at once.
+ */
+export async function connectToHostBy(certDir: string, deadline: number, timeoutMs: number): Promise<{ host: RunningHost; api: HostApiClient }> {
+  for (;;) {
+    try {
+      return await connectToHost(certDir);
+    } catch (error) {
+      if (!(error instanceof CliFailure) || error.exitCode !== EXIT.notRunning || EACCES_FAILURE.test(error.message)) throw error;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new CliFailure(EXIT.timeout, `No sonarhost came up for the certificate folder ${certDir} within ${timeoutMs} ms; start one with "sonarhost start". Last look: ${error.message}`);
+      await changeIn(certDir, Math.min(left, 500));
+    }
+  }
+}
+
+const EACCES_FAILURE = /run as the user that runs the host/;
+
+/** Resolves when something changes in `folder`, or after `ms` at the latest. */
+async function changeIn(folder: string, ms: number): Promise<void> {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), ms);
+  try {
+    for await (const _ of watch(folder, { signal: stop.signal })) break;
+  } catch {
+    // aborted, or the folder does not exist yet: the timer paces the next look
+    if (!stop.signal.aborted) await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { API_TOKEN_FILE } from '../plugins/http-api/api-token.js';
+import { API_TOKEN_FILE } from '../core/access-token.js';
 import { createHostContainer } from '../host/create-host-container.js';
 import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
@@ -38,10 +38,15 @@ export async function startCommand(args: string[]): Promise<number> {
     serverExpires: report.server.notAfter.toISOString(),
   });
   log.info('sonarhost is running; press Ctrl-C to stop', { ports: config.ports, webSocket: config.webSocket, host: config.host });
-  if (config.api.port !== false && process.stderr.isTTY) {
+  const flipperPort = config.plugins.services.includes('flipper-server-api') ? config.flipperServer.port : false;
+  if ((config.api.port !== false || flipperPort !== false) && process.stderr.isTTY) {
     // The token is a secret: shown on a terminal, never written into (possibly collected) JSON logs.
     const token = (await readFile(join(config.certDir, API_TOKEN_FILE), 'utf8').catch(() => '')).trim();
-    if (token) process.stderr.write(`\n  Dashboard: http://127.0.0.1:${config.api.port}/#token=${token}\n\n`);
+    const lines = [
+      config.api.port !== false ? `  Dashboard:   http://127.0.0.1:${config.api.port}/#token=${token}` : undefined,
+      flipperPort !== false ? `  Flipper UI:  http://localhost:${flipperPort}/?token=${token}` : undefined,
+    ].filter((line) => line !== undefined);
+    if (token) process.stderr.write(`\n${lines.join('\n')}\n\n`);
   }
 
   return new Promise<number>((resolve) => {

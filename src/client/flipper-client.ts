@@ -111,18 +111,22 @@ export class FlipperClient extends EventEmitter {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
+      let exchanged = false;
       try {
-        if (this.failures >= 2 || !(await this.state.hasRequiredFiles())) await this.exchange();
+        if (this.failures >= 2 || !(await this.state.hasRequiredFiles())) exchanged = await this.exchange();
         else await this.connectSecurely();
       } catch (error) {
         this.problem(`unexpected client error: ${(error as Error).message}`);
       }
       if (this.stopped) break;
-      await delay(this.options.reconnectMs);
+      // As the real SDKs: the secure connection follows a finished exchange at once; only failures and
+      // dropped connections wait before the next attempt.
+      if (!exchanged) await delay(this.options.reconnectMs);
     }
   }
 
-  private async exchange(): Promise<void> {
+  /** One certificate exchange; true when the host answered with a deviceId and the files are in place. */
+  private async exchange(): Promise<boolean> {
     this.setState('exchanging');
     const { host, ports, transport } = this.options;
     let link: ExchangeLink;
@@ -133,11 +137,11 @@ export class FlipperClient extends EventEmitter {
           : await openRSocketExchange(host, ports.insecure, this.identity('unknown'));
     } catch (error) {
       this.connectFailed(error, 'certificate exchange');
-      return;
+      return false;
     }
     if (this.stopped) {
       link.close();
-      return;
+      return false;
     }
     try {
       await this.state.reset();
@@ -150,11 +154,15 @@ export class FlipperClient extends EventEmitter {
       if (typeof answer.deviceId !== 'string') throw new Error('the host answered without a deviceId (it logs why)');
       const config = { deviceId: answer.deviceId, medium: this.options.medium };
       await this.state.writeConnectionConfig(config);
-      link.notify(JSON.stringify({ method: 'signCertificateAck', isError: false, config, hasRequiredFiles: await this.state.hasRequiredFiles() }));
+      const complete = await this.state.hasRequiredFiles();
+      link.notify(JSON.stringify({ method: 'signCertificateAck', isError: false, config, hasRequiredFiles: complete }));
       this.exchanges++;
       this.emit('exchanged', { deviceId: answer.deviceId });
+      // Files missing after a successful answer (written by a transport that lost them): wait as after a failure.
+      return complete;
     } catch (error) {
       this.problem(`Desktop failed to provide certificates. Error from flipper desktop:\n${(error as Error).message}`);
+      return false;
     } finally {
       link.close();
     }

@@ -13,15 +13,23 @@ async function open(url: string, options: ConstructorParameters<typeof WebSocket
 /** The WebSocket-era exchange: the first message received after `signCertificate` is the answer (docs/protocol-websocket.md, "Certificate exchange"). */
 export async function openWebSocketExchange(host: string, port: number, query: string): Promise<ExchangeLink> {
   const socket = await open(`ws://${host}:${port}?${query}`);
+  // Listened for from the start: a host that refuses the query closes right after the upgrade, before
+  // the request is sent, and a close nobody awaited would leave the exchange waiting on nothing.
+  const closed = once(socket, 'close').then(([code, reason]) => {
+    const why = String(reason ?? '');
+    throw new Error(`the host closed the exchange connection without answering (${String(code)}${why ? ` ${why}` : ''})`);
+  });
+  closed.catch(() => undefined); // awaited by request(); never an unhandled rejection when no request follows
   return {
     request: async (data) => {
       const answer = once(socket, 'message');
-      const closed = once(socket, 'close').then(() => Promise.reject(new Error('the host closed the exchange connection without answering')));
-      socket.send(data);
+      if (socket.readyState === WebSocket.OPEN) socket.send(data);
       const [message] = (await Promise.race([answer, closed])) as [Buffer];
       return message.toString();
     },
-    notify: (data) => socket.send(data),
+    notify: (data) => {
+      if (socket.readyState === WebSocket.OPEN) socket.send(data);
+    },
     close: () => socket.close(1000),
   };
 }

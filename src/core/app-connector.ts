@@ -69,7 +69,9 @@ export class AppConnector {
   }
 
   connect(request: AppConnectionRequest): ConnectedApp {
-    const { query } = request;
+    // The closures below outlive the registration: they must not capture `request`, whose CSR text
+    // (about 1 KB) would then stay in memory for as long as the app stays connected.
+    const { query, channel } = request;
     this.diagnostics.secureAttempt(query);
     this.diagnostics.connectionAttempt(query);
     let session: AppSession | undefined;
@@ -87,7 +89,7 @@ export class AppConnector {
       for (const message of early.splice(0)) created.receive(message);
     }).catch((error: unknown) => {
       this.log.warn('could not register the app; closing its connection', { app: query.app, os: query.os, device: query.device, error: describeError(error) });
-      request.channel.close();
+      channel.close();
     });
     return {
       receive: (text) => {

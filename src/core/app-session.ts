@@ -100,6 +100,11 @@ export class AppSession implements AppClient {
     this.send({ method: 'deinit', params: { plugin } });
   }
 
+  /** Any fire-and-forget message to the app (what a UI relays as it is, such as Flipper's `client-request`). */
+  notify(method: string, params?: unknown): void {
+    this.send(params === undefined ? { method } : { method, params });
+  }
+
   /** A fire-and-forget message from the app (docs/protocol-rsocket.md, "App → host messages"). Malformed ones are logged, never fatal: this never throws. */
   receive(text: unknown): void {
     try {

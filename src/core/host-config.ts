@@ -14,6 +14,8 @@ export interface HostConfig {
   webSocket: { insecure: number | false; secure: number | false; browser: number | false };
   /** The local HTTP API and dashboard, on loopback only; `false` turns it off. */
   api: { port: number | false };
+  /** The flipper-server-compatible API for Flipper's UI and its clients, on loopback only; `false` turns it off. */
+  flipperServer: { port: number | false };
   /** Folder holding ca.key, ca.crt, server.key, server.crt (and upstream's server.srl, if any). */
   certDir: string;
   logLevel: LogLevel;

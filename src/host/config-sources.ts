@@ -15,6 +15,7 @@ export function defaultConfig(): HostConfig {
     ports: { insecure: 8089, secure: 8088 },
     webSocket: { insecure: 9089, secure: 9088, browser: 8333 },
     api: { port: 8090 },
+    flipperServer: { port: 52342 },
     certDir: resolve(homedir(), '.sonar'),
     logLevel: 'info',
     plugins: {
@@ -23,7 +24,7 @@ export function defaultConfig(): HostConfig {
       transports: ['rsocket', 'websocket'],
       deviceTransports: ['desktop', 'android', 'ios-simulator', 'ios-physical'],
       connectionHandlers: ['event-log'],
-      services: ['http-api'],
+      services: ['http-api', 'flipper-server-api'],
     },
     limits: {
       maxCsrBytes: 16 * 1024,

@@ -18,6 +18,7 @@ import { Logger, silentLogger } from '../core/logger.js';
 import { type PluginDescriptor, type PluginKind } from '../core/plugin-descriptor.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
 import { defaultConfig } from './config-sources.js';
+import { checkContracts } from './contract-check.js';
 import { pluginBases, resolvePlugin } from './plugin-loader.js';
 
 export interface HostContainerOverrides {
@@ -96,6 +97,7 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
   container.bind(HostService).toService(CertificateRenewal);
   container.bind(ConnectionDiagnostics).toSelf();
 
+  warnAboutUnusedPluginOptions(config, plugins, overrides.logger ?? silentLogger);
   for (const { plugin, configKey } of plugins) await checkBindings(plugin, configKey);
   await container.loadAsync(...plugins.map((p) => p.plugin.module));
   for (const { plugin } of plugins) {
@@ -105,6 +107,7 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
     }
   }
   if (overrides.modules?.length) await container.loadAsync(...overrides.modules);
+  checkContracts(container, plugins);
   return { container, host: container.get(Host), plugins: plugins.map((p) => p.plugin), skipped };
 }
 
@@ -157,6 +160,32 @@ async function checkBindings(plugin: PluginDescriptor, configKey: string): Promi
     `${configKey}: ${plugin.kind} plugin "${plugin.id}" must bind ${tokenName(expected)} and no other slot's contract, but ${found}. ` +
       `Bind it with bind(${tokenName(expected)}).toService(YourClass), importing ${tokenName(expected)} from 'sonarhost/plugin-api'.`,
   );
+}
+
+/**
+ * Options under a key that is no loaded plugin's id are read by nobody: most often the package name
+ * was used instead of the plugin id, or the plugin is not selected. Say so once at start-up.
+ */
+function warnAboutUnusedPluginOptions(config: HostConfig, plugins: readonly SelectedPlugin[], logger: Logger): void {
+  const ids = plugins.map((p) => p.plugin.id);
+  for (const key of Object.keys(config.pluginOptions)) {
+    if (ids.includes(key)) continue;
+    const selectedAs = plugins.find((p) => specifierOf(config, p.configKey) === key);
+    logger.warn(
+      selectedAs
+        ? `pluginOptions["${key}"] is ignored: options are keyed by plugin id, and the plugin loaded from "${key}" has the id "${selectedAs.plugin.id}"`
+        : `pluginOptions["${key}"] is ignored: no loaded plugin has that id`,
+      { loadedPluginIds: ids },
+    );
+  }
+}
+
+/** The config entry a plugin was selected by (`plugins.deviceTransports[1]` → its specifier). */
+function specifierOf(config: HostConfig, configKey: string): string | undefined {
+  const match = /^plugins\.(\w+)(?:\[(\d+)\])?$/.exec(configKey);
+  if (!match) return undefined;
+  const value = config.plugins[match[1] as keyof PluginSelection];
+  return Array.isArray(value) ? value[Number(match[2])] : value;
 }
 
 function tokenName(token: symbol): string {

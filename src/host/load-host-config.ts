@@ -21,6 +21,7 @@ export interface ConfigFlags {
   altPorts?: string;
   browserPort?: string;
   apiPort?: string;
+  flipperPort?: string;
   host?: string;
   certDir?: string;
   logLevel?: string;
@@ -40,7 +41,7 @@ export interface LoadedConfig {
   named: boolean;
 }
 
-const FILE_KEYS = ['host', 'ports', 'webSocket', 'api', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions'] as const;
+const FILE_KEYS = ['host', 'ports', 'webSocket', 'api', 'flipperServer', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions'] as const;
 const PLUGIN_LIST_KEYS = ['transports', 'deviceTransports', 'connectionHandlers', 'services'] as const;
 /** webSocket's ports are set separately (--alt-ports sets two, --browser-port the third), so each has its origin. */
 const WEB_SOCKET_KEYS = ['webSocket.insecure', 'webSocket.secure', 'webSocket.browser'] as const;
@@ -59,7 +60,7 @@ function combinedOrigin(parts: ConfigOrigin[]): ConfigOrigin {
 export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<LoadedConfig> {
   const config = defaultConfig();
   const origins: Record<string, ConfigOrigin> = {};
-  for (const key of ['host', 'ports', 'webSocket', 'api', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions', ...WEB_SOCKET_KEYS]) origins[key] = 'default';
+  for (const key of ['host', 'ports', 'webSocket', 'api', 'flipperServer', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions', ...WEB_SOCKET_KEYS]) origins[key] = 'default';
 
   const explicit = flags.config ?? (env.SONARHOST_CONFIG || undefined);
   const file = explicit !== undefined ? resolvePath(explicit, cwd) : resolve(cwd, DEFAULT_CONFIG_FILE);
@@ -82,6 +83,10 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
   if (env.SONARHOST_API_PORT) {
     config.api = { port: env.SONARHOST_API_PORT === 'off' ? false : parsePort(env.SONARHOST_API_PORT, 'SONARHOST_API_PORT', 'environment') };
     origins.api = 'env SONARHOST_API_PORT';
+  }
+  if (env.SONARHOST_FLIPPER_PORT) {
+    config.flipperServer = { port: env.SONARHOST_FLIPPER_PORT === 'off' ? false : parsePort(env.SONARHOST_FLIPPER_PORT, 'SONARHOST_FLIPPER_PORT', 'environment') };
+    origins.flipperServer = 'env SONARHOST_FLIPPER_PORT';
   }
   if (env.SONARHOST_HOST) {
     config.host = parseHosts(env.SONARHOST_HOST, 'SONARHOST_HOST', 'environment');
@@ -111,6 +116,10 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
   if (flags.apiPort !== undefined) {
     config.api = { port: flags.apiPort === 'off' ? false : parsePort(flags.apiPort, '--api-port', 'the command line') };
     origins.api = 'flag --api-port';
+  }
+  if (flags.flipperPort !== undefined) {
+    config.flipperServer = { port: flags.flipperPort === 'off' ? false : parsePort(flags.flipperPort, '--flipper-port', 'the command line') };
+    origins.flipperServer = 'flag --flipper-port';
   }
   if (flags.host !== undefined) {
     config.host = parseHosts(flags.host, '--host', 'the command line');
@@ -182,6 +191,11 @@ function applyFile(config: HostConfig, origins: Record<string, ConfigOrigin>, ra
     if (!isObject(raw.api) || Object.keys(raw.api).some((k) => k !== 'port')) throw configError('api', origin, '{"port": <port or false>}', raw.api);
     if (raw.api.port !== undefined) config.api = { port: raw.api.port === false ? false : parsePort(raw.api.port, 'api.port', origin) };
     origins.api = origin;
+  }
+  if (raw.flipperServer !== undefined) {
+    if (!isObject(raw.flipperServer) || Object.keys(raw.flipperServer).some((k) => k !== 'port')) throw configError('flipperServer', origin, '{"port": <port or false>}', raw.flipperServer);
+    if (raw.flipperServer.port !== undefined) config.flipperServer = { port: raw.flipperServer.port === false ? false : parsePort(raw.flipperServer.port, 'flipperServer.port', origin) };
+    origins.flipperServer = origin;
   }
   if (raw.certDir !== undefined) {
     if (typeof raw.certDir !== 'string' || raw.certDir === '') throw configError('certDir', origin, 'a folder path', raw.certDir);

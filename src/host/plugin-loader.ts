@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HostError, describeError } from '../core/host-error.js';
 import { type PluginDescriptor, type PluginKind, apiVersionProblem, descriptorProblems } from '../core/plugin-descriptor.js';
+import { closestNames } from './closest-names.js';
 
 /** Where sonarhost itself is installed: the last place a package name is looked up. */
 const OWN_FOLDER = fileURLToPath(new URL('.', import.meta.url));
@@ -102,12 +103,30 @@ function locateModule(specifier: string, kind: PluginKind, configKey: string, ca
     }
   }
   const ids = catalog.filter((p) => p.kind === kind).map((p) => p.id);
+  const near = closestNames(specifier, [...ids, ...[...seen].flatMap(installedPackages)]);
   throw new HostError(
     'config-invalid',
     `${configKey}: "${specifier}" is not a built-in ${kind} plugin (${ids.length ? `built-in: ${ids.join(', ')}` : 'there is no built-in one'}) ` +
-      `nor an installed package. Looked for the package in ${looked.join('; ')}. ` +
+      `nor an installed package.${near.length ? ` Did you mean ${near.map((n) => `"${n}"`).join(' or ')}?` : ''} Looked for the package in ${looked.join('; ')}. ` +
       'Install it (npm install <package>) next to the config file, or use a built-in id or a path starting with ./ or /.',
   );
+}
+
+/** The package names in a node_modules folder (scoped ones as @scope/name); none when it cannot be read. */
+function installedPackages(folder: string): string[] {
+  try {
+    return readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+      if (!entry.isDirectory() && !entry.isSymbolicLink()) return [];
+      if (!entry.name.startsWith('@')) return entry.name.startsWith('.') ? [] : [entry.name];
+      try {
+        return readdirSync(join(folder, entry.name)).map((name) => `${entry.name}/${name}`);
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    return [];
+  }
 }
 
 function checkKind(plugin: PluginDescriptor, expected: PluginKind, configKey: string, specifier: string): PluginDescriptor {

@@ -26,7 +26,7 @@ export async function pluginContainer(plugin: PluginDescriptor, pluginOptions: H
   if (list) (plugins[list] as string[]) = [plugin.id];
   else if (plugin.kind === 'certificate-store') plugins.certificateStore = plugin.id;
   else plugins.exchange = plugin.id;
-  const config: HostConfig = { ...defaultConfig(), host: ['127.0.0.1'], api: { port: false }, certDir, plugins, pluginOptions };
+  const config: HostConfig = { ...defaultConfig(), host: ['127.0.0.1'], api: { port: false }, flipperServer: { port: false }, certDir, plugins, pluginOptions };
   const { container } = await createHostContainer(config, { catalog: [...BUILTIN_PLUGINS, plugin], logger: silentLogger });
   return container;
 }

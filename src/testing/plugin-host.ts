@@ -71,6 +71,7 @@ export async function startPluginHost(options: PluginHostOptions): Promise<Plugi
     ports: { insecure: insecure!, secure: secure! },
     webSocket: { insecure: false, secure: false, browser: false },
     api: { port: false },
+    flipperServer: { port: false },
     certDir: options.certDir ?? join(ownCertDir!, 'certs'),
     plugins: selectionWith(options.plugin),
     pluginOptions: options.pluginOptions ?? {},

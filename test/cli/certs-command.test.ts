@@ -48,8 +48,9 @@ describe('sonarhost certs', () => {
     const ca = await readFile(join(certDir, 'ca.crt'), 'utf8');
 
     const refused = await runCli(['certs', '--cert-dir', certDir, '--rotate-ca']);
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /add --yes/);
+    assert.equal(refused.code, 2, 'without a terminal, a missing --yes is a usage error');
+    assert.match(refused.stderr, /--rotate-ca needs --yes when there is no terminal to confirm on; nothing was changed/);
+    assert.equal(refused.stderr.trim().split('\n').length, 1, `one refusal, not two: ${refused.stderr}`);
     assert.equal(await readFile(join(certDir, 'ca.crt'), 'utf8'), ca);
 
     const rotated = await runCli(['certs', '--cert-dir', certDir, '--rotate-ca', '--yes']);
@@ -86,7 +87,7 @@ describe('sonarhost certs', () => {
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
     const unknown = await runCli(['certs', '--frobnicate']);
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /Unknown option '--frobnicate'/);
+    assert.match(unknown.stderr, /Unknown option '--frobnicate'\. Run "sonarhost certs --help" for its options/);
   });
 });
 
@@ -105,5 +106,11 @@ describe('sonarhost --help', () => {
     const result = await runCli(['--help']);
     assert.equal(result.code, 0);
     for (const command of ['start', 'certs', 'devices', 'doctor', 'config']) assert.match(result.stdout, new RegExp(`\\n  ${command} +\\S`));
+    // The summaries start in one column, and the global options are not listed as commands.
+    const [commands, options] = result.stdout.split('\nOptions:\n');
+    const columns = new Set(commands!.split('\n').filter((l) => /^  \S/.test(l)).map((l) => /^  \S+ +/.exec(l)![0].length));
+    assert.equal(columns.size, 1, `one summary column: ${[...columns].join(', ')}`);
+    assert.doesNotMatch(commands!, /--version/);
+    assert.match(options ?? '', /--version/);
   });
 });

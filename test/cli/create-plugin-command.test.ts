@@ -35,6 +35,10 @@ describe('sonarhost create-plugin', () => {
       const source = await readFile(join(folder, 'src', 'index.ts'), 'utf8');
       assert.match(source, new RegExp(`definePlugin\\(\\{\\s+id: ID,\\s+kind: '${kind}'`));
       assert.match(await readFile(join(folder, 'test', `my-${kind}.test.ts`), 'utf8'), /from 'sonarhost\/testing'/);
+      // sonarhost is not on the registry: the README installs the tarball the package was made against.
+      const readme = await readFile(join(folder, 'README.md'), 'utf8');
+      assert.match(readme, new RegExp(`npm install /somewhere/sonarhost-0\\.1\\.0\\.tgz my-${kind}`));
+      assert.doesNotMatch(readme, /npm install sonarhost |npmjs\.com/);
     }
   });
 

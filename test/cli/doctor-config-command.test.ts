@@ -17,8 +17,8 @@ describe('sonarhost doctor and config', () => {
   let base: string[];
   beforeEach(async () => {
     ({ path: dir, cleanup } = await makeTempDir());
-    ports = await freePorts(6);
-    base = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5])];
+    ports = await freePorts(7);
+    base = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5]), '--flipper-port', String(ports[6])];
   });
   afterEach(() => cleanup());
 
@@ -79,6 +79,28 @@ describe('sonarhost doctor and config', () => {
     } finally {
       blocker.close();
     }
+  });
+
+  it("fails when the Flipper UI API's port is taken, naming the flag, variable and key that move it", async () => {
+    assert.equal((await runCli(['certs', ...base])).code, 0);
+    const blocker = net.createServer((socket) => socket.destroy()).listen(ports[6], '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const result = await runCli(['doctor', ...base], { env: { PATH: '/nonexistent', ANDROID_HOME: '', ANDROID_SDK_ROOT: '' } });
+      assert.equal(result.code, 1, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+      assert.match(result.stdout, new RegExp(`fail {2}port ${ports[6]} \\(Flipper's UI API\\): in use on 127\\.0\\.0\\.1\\n {6}fix: .*--flipper-port PORT or --flipper-port off \\(or SONARHOST_FLIPPER_PORT, or "flipperServer\\.port" in the config file\\)`));
+      const off = await runCli(['doctor', ...base, '--flipper-port', 'off'], { env: { PATH: '/nonexistent', ANDROID_HOME: '', ANDROID_SDK_ROOT: '' } });
+      assert.doesNotMatch(off.stdout, /Flipper's UI API/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('shows where the Flipper UI port came from, and --help names its flag', async () => {
+    const result = await runCli(['config', '--flipper-port', '7401'], { cwd: dir, env: { SONARHOST_CONFIG: '', SONARHOST_FLIPPER_PORT: '' } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^flipperServer = \{"port":7401\}\n {4}from flag --flipper-port$/m);
+    assert.match((await runCli(['start', '--help'])).stdout, /--flipper-port P\|off +flipper-server-compatible API/);
   });
 
   it('prints the effective config with the origin of each value', async () => {

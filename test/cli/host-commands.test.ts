@@ -149,9 +149,45 @@ describe('the commands for a running host', () => {
       child.kill('SIGINT');
       const [code] = await exited;
       assert.equal(code, 0, err);
+      assert.equal(err, '', 'Ctrl-C ends quietly: no "host closed the API connection"');
       const events = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       assert.deepEqual(events.map((e) => e.params), [{ from: 'alpha', n: 1 }, { from: 'alpha', n: 2 }]);
       assert.equal(events[0]!.clientId, 'Alpha#Linux#box#');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('ends quietly with exit 0 when the reader of its output goes away (events | head -1)', async () => {
+    const api = host.container.get(HttpApiService);
+    const readersBefore = api.feed.readerCount;
+    const child = spawn(process.execPath, [CLI_PATH, 'events', '--client', 'Alpha', '--json', '--cert-dir', certDir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = once(child, 'exit');
+    try {
+      // As `head -1`: read the first line, then close the pipe.
+      const firstLine = new Promise<string>((resolve) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) {
+            child.stdout.destroy();
+            resolve(out.split('\n')[0]!);
+          }
+        });
+      });
+      await eventually(() => api.feed.readerCount > readersBefore, `the events command to subscribe (${err})`);
+      let n = 0;
+      const ticks = setInterval(() => apps.get('alpha')!.demo.connection?.send('tick', { pipe: n++ }), 20);
+      try {
+        assert.match(await firstLine, /"pipe":0/);
+        const [code] = await exited;
+        assert.equal(code, 0, err);
+        assert.doesNotMatch(err, /EPIPE|Error/, err);
+      } finally {
+        clearInterval(ticks);
+      }
     } finally {
       child.kill('SIGKILL');
     }

@@ -33,7 +33,7 @@ describe('physical iPhones in devices, doctor and the API', () => {
     for (const phone of [ready, unpaired, locked]) world.usbmuxd.attach(phone);
     world.usbmuxd.attach(world.phone('00008110-0000000000000WIFI', 'Wi-Fi only', pairing, 'Network'));
     const ports = await freePorts(5);
-    base = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4])];
+    base = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--flipper-port', 'off'];
   });
   after(async () => {
     await world.stop();

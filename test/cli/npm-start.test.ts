@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -11,8 +11,12 @@ import { eventually } from '../helpers/test-host.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The launcher is plain JavaScript (it must run before anything is compiled), so it is loaded untyped. */
-async function launcher(): Promise<{ staleSource: (root: string, patterns?: string[]) => string | undefined }> {
-  return (await import(pathToFileURL(join(ROOT, 'scripts', 'build-if-stale.js')).href)) as { staleSource: (root: string, patterns?: string[]) => string | undefined };
+interface Launcher {
+  staleSource: (root: string, patterns?: string[]) => string | undefined;
+  buildIfStale: (root: string, log: (line: string) => void) => Promise<void>;
+}
+async function launcher(): Promise<Launcher> {
+  return (await import(pathToFileURL(join(ROOT, 'scripts', 'build-if-stale.js')).href)) as Launcher;
 }
 
 /** Every process below `pid`, read from /proc (ps is not always installed). */
@@ -48,8 +52,8 @@ describe('npm start', () => {
   afterEach(() => cleanup());
 
   it('starts the built host without compiling, and a SIGTERM to the npm process alone stops it and releases every port', async () => {
-    const ports = await freePorts(6);
-    const args = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5])];
+    const ports = await freePorts(7);
+    const args = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5]), '--flipper-port', String(ports[6])];
     const npm = spawn('npm', ['start', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SONARHOST_CONFIG: '' } });
     let output = '';
     npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
@@ -69,6 +73,45 @@ describe('npm start', () => {
       for (const pid of below) if (await alive(pid)) process.kill(pid, 'SIGKILL');
       if (npm.exitCode === null) npm.kill('SIGKILL');
     }
+  });
+
+  it('stops the host and releases its ports when the npm process is killed outright (SIGKILL)', async () => {
+    const ports = await freePorts(6);
+    const args = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5])];
+    const npm = spawn('npm', ['start', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SONARHOST_CONFIG: '' } });
+    let output = '';
+    npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    let below: number[] = [];
+    try {
+      await eventually(() => output.includes('sonarhost is running'), `the host to start:\n${output}`, 60_000);
+      below = await descendants(npm.pid!);
+      assert.ok(below.length > 0, 'npm started the host as a child');
+      // npm gets no chance to pass anything on; the shell it ran the script in survives it.
+      npm.kill('SIGKILL');
+      await eventually(async () => (await Promise.all(below.map(alive))).every((a) => !a), `every process npm started to exit after npm was killed:\n${output}`, 30_000);
+      for (const port of ports) assert.equal(await accepts(port), false, `port ${port} is released`);
+    } finally {
+      for (const pid of below) if (await alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('says "first start" when nothing was compiled yet, and names the changed file later', async () => {
+    const { buildIfStale } = await launcher();
+    await mkdir(join(dir, 'src', 'cli'), { recursive: true });
+    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    await writeFile(join(dir, 'tsconfig.json'), '{}');
+    await writeFile(join(dir, 'tsconfig.build.json'), JSON.stringify({ compilerOptions: { outDir: 'dist', rootDir: '.', module: 'nodenext', target: 'es2022', skipLibCheck: true }, include: ['src/**/*.ts'] }));
+    await writeFile(join(dir, 'package.json'), '{"type": "module"}');
+    await writeFile(join(dir, 'src', 'cli', 'main.ts'), 'export const started = true;\n');
+    const lines: string[] = [];
+    await buildIfStale(dir, (line) => lines.push(line));
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, /first start, compiling src/);
+    assert.doesNotMatch(lines[0]!, /changed since the last build/);
+    await utimes(join(dir, 'src', 'cli', 'main.ts'), new Date(), new Date(Date.now() + 5000));
+    await buildIfStale(dir, (line) => lines.push(line));
+    assert.match(lines[1] ?? '', /building \(src\/cli\/main\.ts changed since the last build\)/);
   });
 
   it('finds a stale or missing output and no other', async () => {

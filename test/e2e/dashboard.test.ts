@@ -55,7 +55,8 @@ describe('the dashboard in headless Chromium', () => {
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-    const page = await browser.newPage();
+    // A common laptop window: every card must fit it without scrolling sideways.
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const failedRequests: string[] = [];
     page.on('response', (response) => void (response.status() >= 400 && failedRequests.push(`${response.status()} ${response.url()}`)));
     const token = (await readFile(join(host.config.certDir, 'api.token'), 'utf8')).trim();
@@ -112,6 +113,14 @@ describe('the dashboard in headless Chromium', () => {
     assert.doesNotMatch(shown, /demo\./);
     await page.fill('#filter-plugin', 'demo');
     assert.match((await page.textContent('#log'))!, /demo\.tock/);
+
+    // Ids are shown as the app named itself, not percent-encoded as they travel.
+    await page.fill('#filter-plugin', '');
+    const logText = (await page.textContent('#log'))!;
+    assert.match(logText, /connected: Dash first#Linux#box#/);
+    assert.doesNotMatch(logText, /Dash%20first/);
+    const sideways = await page.$$eval('section', (sections) => sections.filter((s) => s.scrollWidth > s.clientWidth + 1).map((s) => `${s.querySelector('h2')?.textContent}: ${s.scrollWidth} > ${s.clientWidth}`));
+    assert.deepEqual(sideways, [], 'no card scrolls sideways at 1280 px');
 
     assert.deepEqual(failedRequests, [], 'no request failed (no favicon 404)');
     await page.screenshot({ path: join(dir, 'dashboard.png'), fullPage: true });

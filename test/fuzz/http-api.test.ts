@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { API_TOKEN_FILE } from '../../src/plugins/http-api/api-token.js';
+import { API_TOKEN_FILE } from '../../src/core/access-token.js';
 import { WS_API_PATH } from '../../src/plugins/http-api/ws-api.js';
 import { CrashWatch, checkProperty, fuzzParameters, settle } from '../helpers/fuzz-harness.js';
 import { type FuzzHost, startFuzzHost, finishFuzzHost } from '../helpers/fuzz-host.js';

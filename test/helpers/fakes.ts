@@ -1,3 +1,4 @@
+import { type CertificateStore } from '../../src/core/certificate-store.js';
 import { type Clock } from '../../src/core/clock.js';
 import { type HostConfig } from '../../src/core/host-config.js';
 import { defaultConfig } from '../../src/host/config-sources.js';
@@ -32,6 +33,7 @@ export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
     ports: { insecure: 0, secure: 0 },
     webSocket: { insecure: false, secure: false, browser: false },
     api: { port: false },
+    flipperServer: { port: false },
     certDir: '/nonexistent',
     logLevel: 'debug',
     plugins: {
@@ -49,3 +51,23 @@ export function testConfig(overrides: Partial<HostConfig> = {}): HostConfig {
 }
 
 export type { Logger };
+
+/**
+ * A CertificateStore whose members throw unless given: the host checks at start-up that a store has
+ * every member it calls, so a test double names the ones it implements and gets the rest as stubs.
+ */
+export function partialCertificateStore(given: Partial<CertificateStore>): CertificateStore {
+  const unexpected = (name: string) => () => {
+    throw new Error(`this test's CertificateStore does not implement ${name}`);
+  };
+  return {
+    prepare: unexpected('prepare'),
+    serverCredentials: unexpected('serverCredentials'),
+    caCertificatePem: unexpected('caCertificatePem'),
+    signCsr: unexpected('signCsr'),
+    describe: unexpected('describe'),
+    renewServerCertificate: unexpected('renewServerCertificate'),
+    rotateCertificateAuthority: unexpected('rotateCertificateAuthority'),
+    ...given,
+  } as CertificateStore;
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 /**
  * A config file for running the real binary in a test: loopback only, the given RSocket ports, no
- * WebSocket or API listeners on fixed ports, and no Android transport, so no test ever starts (or
+ * WebSocket, API or Flipper-UI listeners on fixed ports, and no Android transport, so no test ever starts (or
  * talks to) the user's adb server. Returns the file's path.
  */
 export async function writeIsolatedConfig(dir: string, ports: { insecure: number; secure: number }, extra: Record<string, unknown> = {}): Promise<string> {
@@ -15,6 +15,7 @@ export async function writeIsolatedConfig(dir: string, ports: { insecure: number
       ports,
       webSocket: { insecure: false, secure: false, browser: false },
       api: { port: false },
+      flipperServer: { port: false },
       certDir: './certs',
       plugins: { deviceTransports: ['desktop'] },
       ...extra,

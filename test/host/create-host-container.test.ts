@@ -7,7 +7,7 @@ import { CertificateStore } from '../../src/core/certificate-store.js';
 import { HostError } from '../../src/core/host-error.js';
 import { FileCertificateStore } from '../../src/plugins/file-certificate-store/file-certificate-store.js';
 import { createHostContainer } from '../../src/host/create-host-container.js';
-import { testConfig } from '../helpers/fakes.js';
+import { partialCertificateStore, testConfig } from '../helpers/fakes.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '../fixtures/plugins');
@@ -28,7 +28,7 @@ describe('createHostContainer', () => {
   });
 
   it('lets a test override one provider', async () => {
-    const fake = { prepare: async () => ({ location: 'fake' }) } as unknown as CertificateStore;
+    const fake = partialCertificateStore({ prepare: async () => ({ location: 'fake' }) as never });
     const { host } = await createHostContainer(testConfig({ certDir: join(dir, 'certs') }), {
       modules: [new ContainerModule(({ rebind }) => void rebind(CertificateStore).toConstantValue(fake))],
     });
@@ -50,6 +50,12 @@ describe('createHostContainer', () => {
     ['a module without a descriptor', (c) => (c.plugins.certificateStore = join(fixtures, 'not-a-plugin.js')), 'plugin-invalid', /does not export a valid plugin descriptor \(as `default` or `plugin`\): it is not an object/],
     ['a module that does not exist', (c) => (c.plugins.certificateStore = join(fixtures, 'nope.js')), 'plugin-invalid', /cannot load plugin module/],
     ['a certificate-store plugin that binds no CertificateStore', (c) => (c.plugins.certificateStore = join(fixtures, 'binds-nothing.js')), 'plugin-invalid', /plugins\.certificateStore: certificate-store plugin "binds-nothing" must bind CertificateStore .*but it binds none of the host contracts/],
+    [
+      'a device transport whose class lacks locate and deploy',
+      (c) => (c.plugins.deviceTransports = [join(fixtures, 'transport-without-locate.js'), 'desktop']),
+      'plugin-invalid',
+      /plugins\.deviceTransports\[0\]: device-transport plugin "half-transport" binds DeviceTransport to HalfTransport \(id "half-transport"\), which lacks locate\(\), deploy\(\)/,
+    ],
     ['a plugin of the wrong kind', (c) => (c.plugins.deviceTransports = ['file-certificate-store']), 'plugin-invalid', /is a certificate-store plugin, but this entry takes a device-transport plugin/],
   ];
   for (const [name, change, kind, pattern] of refusals) {

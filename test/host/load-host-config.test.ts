@@ -66,6 +66,24 @@ describe('loadHostConfig', () => {
     assert.equal(overridden.origins.webSocket, `flag --alt-ports, file ${join(dir, 'sonarhost.config.json')}`, 'a source whose values were all replaced is not named');
   });
 
+  it("sets the Flipper UI API's port by file, environment and flag, and turns it off with false or \"off\"", async () => {
+    const defaults = await loadHostConfig({}, {}, dir);
+    assert.deepEqual(defaults.config.flipperServer, { port: 52342 });
+    assert.ok(defaults.config.plugins.services.includes('flipper-server-api'));
+    assert.equal(defaults.origins.flipperServer, 'default');
+    await writeConfig({ flipperServer: { port: false } });
+    const file = await loadHostConfig({}, {}, dir);
+    assert.deepEqual(file.config.flipperServer, { port: false });
+    assert.equal(file.origins.flipperServer, `file ${join(dir, 'sonarhost.config.json')}`);
+    const env = await loadHostConfig({}, { SONARHOST_FLIPPER_PORT: '7301' }, dir);
+    assert.deepEqual([env.config.flipperServer, env.origins.flipperServer], [{ port: 7301 }, 'env SONARHOST_FLIPPER_PORT']);
+    const flag = await loadHostConfig({ flipperPort: 'off' }, { SONARHOST_FLIPPER_PORT: '7301' }, dir);
+    assert.deepEqual([flag.config.flipperServer, flag.origins.flipperServer], [{ port: false }, 'flag --flipper-port']);
+    await rejectsWith(loadHostConfig({ flipperPort: 'high' }, {}, dir), /Invalid --flipper-port \(from the command line\): expected a port number/);
+    await writeConfig({ flipperServer: { port: 1, extra: true } });
+    await rejectsWith(loadHostConfig({}, {}, dir), /Invalid flipperServer .*expected \{"port": <port or false>\}/);
+  });
+
   it('reads --config and $SONARHOST_CONFIG, and requires that file to exist', async () => {
     await mkdir(join(dir, 'etc'));
     await writeConfig({ ports: { insecure: 7001 } }, 'etc/host.json');

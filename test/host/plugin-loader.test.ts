@@ -6,7 +6,7 @@ import { DeviceTransport } from '../../src/core/device-transport.js';
 import { HostError } from '../../src/core/host-error.js';
 import { PLUGIN_API_VERSION } from '../../src/core/plugin-descriptor.js';
 import { createHostContainer } from '../../src/host/create-host-container.js';
-import { testConfig } from '../helpers/fakes.js';
+import { MemoryLogger, testConfig } from '../helpers/fakes.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 /**
@@ -87,6 +87,27 @@ describe('plugins from installed packages', () => {
       assert.match(message, /from sonarhost's own install: .*node_modules/);
       return true;
     });
+  });
+
+  it('warns about pluginOptions keyed by package name or by no loaded plugin, naming the ids that exist', async () => {
+    await installPackage(configDir, '@acme/transport');
+    const config = testConfig({ certDir: join(dir, 'certs') });
+    config.plugins.deviceTransports = ['@acme/transport', 'desktop'];
+    config.pluginOptions = { '@acme/transport': { root: '/x' }, desktop: {}, 'no-such-plugin': {} };
+    const logger = new MemoryLogger();
+    await createHostContainer(config, { configDir, cwd, logger });
+    const warnings = logger.records.filter((r) => r.level === 'warn');
+    assert.equal(warnings.length, 2, JSON.stringify(warnings));
+    assert.match(warnings[0]!.message, /pluginOptions\["@acme\/transport"\] is ignored: options are keyed by plugin id, and the plugin loaded from "@acme\/transport" has the id "transport"/);
+    assert.match(warnings[1]!.message, /pluginOptions\["no-such-plugin"\] is ignored: no loaded plugin has that id/);
+    assert.ok(JSON.stringify(warnings[1]).includes('"transport"') && JSON.stringify(warnings[1]).includes('"desktop"'), 'the loaded ids are named');
+  });
+
+  it('a mistyped package name suggests the installed names nearest to it', async () => {
+    await installPackage(configDir, 'toaster-transport');
+    await assert.rejects(compose(['toastr-transport']), /"toastr-transport" is not a built-in device-transport plugin .*nor an installed package\. Did you mean "toaster-transport"\?/);
+    await assert.rejects(compose(['andriod']), /Did you mean "android"\?/);
+    await assert.rejects(compose(['something-else-entirely']), (error: unknown) => !/Did you mean/.test((error as Error).message));
   });
 
   it('refuses a plugin built against another major of the plugin API, naming both versions', async () => {

@@ -116,7 +116,7 @@ describe('plugins from outside the repository', () => {
 
   it('npx sonarhost refuses a plugin package that binds nothing, naming it, its slot and what it should bind', async () => {
     const site = await siteInstalled;
-    await writeFile(join(site, 'empty.config.json'), JSON.stringify({ plugins: { deviceTransports: ['empty-transport', 'desktop'] }, certDir: './certs', api: { port: false } }));
+    await writeFile(join(site, 'empty.config.json'), JSON.stringify({ plugins: { deviceTransports: ['empty-transport', 'desktop'] }, certDir: './certs', api: { port: false }, flipperServer: { port: false } }));
     const { code, output } = await run(NPX, ['--no', '--', 'sonarhost', '--config', 'empty.config.json'], site, { allowFailure: true, timeoutMs: 60_000 });
     assert.equal(code, 1, output);
     assert.match(output, /plugins\.deviceTransports\[0\]: device-transport plugin "empty-transport" must bind DeviceTransport .*but it binds none of the host contracts/);

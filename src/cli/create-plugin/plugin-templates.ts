@@ -330,7 +330,7 @@ function readme(input: ScaffoldInput): string {
   const list = input.kind === 'device-transport' ? `["${input.packageName}", "desktop", "android", "ios-simulator", "ios-physical"]` : `["${input.packageName}"]`;
   return `# ${input.packageName}
 
-A [sonarhost](https://www.npmjs.com/package/sonarhost) ${input.kind} plugin.
+A sonarhost ${input.kind} plugin.
 
 \`\`\`sh
 npm install && npm test     # build, then run the plugin's tests (sonarhost's conformance suite and a real host)
@@ -341,8 +341,11 @@ npm install && npm test     # build, then run the plugin's tests (sonarhost's co
 Install it next to sonarhost and name it in \`sonarhost.config.json\`:
 
 \`\`\`sh
-npm install sonarhost ${input.packageName}
+npm install ${sonarhostInstallSpec(input)} ${input.packageName}
 \`\`\`
+
+(sonarhost is not on the npm registry yet: it is installed from a tarball made by \`npm pack\` in a clone
+of sonarhost.)
 
 \`\`\`json
 {
@@ -360,6 +363,11 @@ folder, then its own install.${input.kind === 'device-transport' ? ' Device tran
 built against; the host refuses another major). Import everything, inversify's decorators included,
 from \`sonarhost/plugin-api\`. \`test/\` uses \`sonarhost/testing\`.
 `;
+}
+
+/** What `npm install` takes for sonarhost: the tarball this package was made against, else a placeholder path. */
+function sonarhostInstallSpec(input: ScaffoldInput): string {
+  return input.sonarhostDevSpec.startsWith('file:') ? input.sonarhostDevSpec.slice('file:'.length) : '/path/to/sonarhost-<version>.tgz';
 }
 
 function pascalCase(id: string): string {

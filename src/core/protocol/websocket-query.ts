@@ -3,9 +3,6 @@ import { CertificateExchangeMedium, type ClientQuery } from '../client-query.js'
 import { HostError } from '../host-error.js';
 import { parseMedium } from './setup-payload.js';
 
-/** The OSes the mobile WebSocket ports accept (upstream's list, plus Linux for desktop apps such as our SDK's). */
-export const MOBILE_OSES = ['Android', 'iOS', 'MacOS', 'Metro', 'Windows', 'Linux'];
-
 const MAX_FIELD = 512;
 
 export interface WebSocketIdentity {
@@ -49,8 +46,9 @@ export function parseWebSocketQuery(url: string | undefined, port: 'insecure' | 
     if (value === undefined || value === '') throw new HostError('protocol-invalid', `The WebSocket URL lacks the "${key}" query parameter.`);
     return value;
   };
+  // No list of OSes here: as on RSocket, the exchange asks the configured device transports which one
+  // serves the request (a plugin may add an OS), and refuses with a logged reason when none does.
   const os = required('os');
-  if (!MOBILE_OSES.includes(os)) throw new HostError('protocol-invalid', `os "${os}" is not served on the WebSocket ${port} port (expected one of ${MOBILE_OSES.join(', ')}).`);
   const mediumText = get('medium');
   const query: ClientQuery = {
     os,

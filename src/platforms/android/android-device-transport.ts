@@ -1,13 +1,15 @@
 import { connect } from 'node:net';
 import { inject, injectable } from 'inversify';
 import { CertificateExchangeMedium, type ClientQuery } from '../../core/client-query.js';
-import { type DeviceFile, type DeviceSummary, type DeviceTarget, type DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
+import { type DeviceFile, type DeviceLogEntry, type DeviceSummary, type DeviceTarget, type DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
+import { type Disposable } from '../../core/disposable.js';
 import { type HealthCheck } from '../../core/health-check.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
 import { type ParsedCsr, normalizeCsr } from '../../core/x509/csr.js';
 import { AndroidDevices } from './android-devices.js';
+import { followLogcat } from './logcat-follower.js';
 import { type Runner, checkAppFolder, classifyOutput, isAppUid, nonce, parseProbe, problemMessage, probeCommand, writeFilesCommand } from './android-shell.js';
 
 interface Match {
@@ -96,12 +98,25 @@ export class AndroidDeviceTransport implements DeviceTransport {
       id: d.serial,
       name: d.model ?? d.serial,
       state: d.state,
+      os: 'Android',
+      deviceType: d.emulator ? 'emulator' : 'physical',
+      features: { screenshot: d.online, logs: d.online },
       details: {
         ...(d.model ? { model: d.model } : {}),
         ...(d.apiLevel ? { apiLevel: d.apiLevel } : {}),
         reverse: d.reversed.length ? d.reversed.map((p) => `tcp:${p}`).join(', ') : (d.reverseProblem ?? 'not set up (sonarhost sets it up while it runs)'),
       },
     }));
+  }
+
+  /** `screencap -p` on the device (see AdbBridge.screenshot): a PNG, at most 32 MiB, within 15 s. */
+  async takeScreenshot(deviceId: string, signal?: AbortSignal): Promise<Buffer> {
+    return this.devices.bridge().screenshot(deviceId, signal ? { signal } : {});
+  }
+
+  /** `logcat -v threadtime` on the device, parsed line by line (see logcat-follower.ts). Disposing closes the adb stream, which ends logcat there. */
+  followLogs(deviceId: string, onEntry: (entry: DeviceLogEntry) => void, onEnd?: (error?: Error) => void): Disposable {
+    return followLogcat(() => this.devices.bridge(), deviceId, onEntry, onEnd, this.log);
   }
 
   async check(): Promise<HealthCheck[]> {

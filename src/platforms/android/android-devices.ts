@@ -15,6 +15,8 @@ export interface AndroidDevice {
   state: string;
   model?: string;
   apiLevel?: string;
+  /** An emulator rather than a phone: by its serial (`emulator-5554`) or its properties (see `isEmulator`). */
+  emulator?: boolean;
   /** Ports for which `adb reverse tcp:P tcp:P` is in place. */
   reversed: number[];
   reverseProblem?: string;
@@ -28,6 +30,18 @@ export interface AndroidDevice {
 }
 
 const ONLINE = new Set(['device', 'emulator']);
+
+/**
+ * Whether a device is an emulator: the serial the emulator gives itself (`emulator-5554`), or the
+ * properties Android emulator images set (`ro.kernel.qemu`, on newer images `ro.boot.qemu` = 1; the
+ * goldfish and ranchu virtual boards), which also tell an emulator reached over `adb connect`. Anything else counts as a phone; so does a device whose properties
+ * could not be read.
+ */
+export function isEmulator(serial: string, props: Record<string, string> = {}): boolean {
+  if (/^emulator-\d+$/.test(serial)) return true;
+  if (props['ro.kernel.qemu'] === '1' || props['ro.boot.qemu'] === '1') return true;
+  return ['ro.hardware', 'ro.boot.hardware'].some((key) => props[key] === 'goldfish' || props[key] === 'ranchu');
+}
 const MAX_BACKOFF_MS = 10_000;
 const RECONCILE_MS = 2_000;
 
@@ -106,12 +120,13 @@ export class AndroidDevices implements HostService {
     const ports = this.hostPorts();
     return Promise.all(
       (await bridge.listDevices()).map(async (device): Promise<AndroidDevice> => {
-        const entry: AndroidDevice = { serial: device.id, state: device.type, reversed: [], online: ONLINE.has(device.type), session: this.devices.get(device.id)?.session ?? -1 };
+        const entry: AndroidDevice = { serial: device.id, state: device.type, reversed: [], online: ONLINE.has(device.type), session: this.devices.get(device.id)?.session ?? -1, emulator: isEmulator(device.id) };
         if (!ONLINE.has(device.type)) return entry;
         try {
           const props = await bridge.properties(device.id);
           entry.model = props['ro.product.model'];
           entry.apiLevel = props['ro.build.version.sdk'];
+          entry.emulator = isEmulator(device.id, props);
           entry.reversed = (await bridge.reversedPorts(device.id)).filter((p) => ports.includes(p));
         } catch (error) {
           entry.reverseProblem = describeError(error);
@@ -215,6 +230,7 @@ export class AndroidDevices implements HostService {
       const props = await bridge.properties(device.id);
       entry.model = props['ro.product.model'];
       entry.apiLevel = props['ro.build.version.sdk'];
+      entry.emulator = isEmulator(device.id, props);
     } catch (error) {
       this.log.debug('could not read device properties', { deviceId: device.id, error: describeError(error) });
     }

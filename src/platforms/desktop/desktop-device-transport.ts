@@ -12,6 +12,13 @@ import { normalizeCsr } from '../../core/x509/csr.js';
 
 export const DESKTOP_OSES = ['MacOS', 'Windows', 'Linux'];
 
+/** This computer's OS under the name desktop SDKs send in their query (`MacOS`, `Windows`, `Linux`). */
+export function desktopOs(platform: NodeJS.Platform): string {
+  if (platform === 'darwin') return 'MacOS';
+  if (platform === 'win32') return 'Windows';
+  return 'Linux'; // and the other Unix-likes: the closest of the three names
+}
+
 /**
  * Desktop apps (the C++/macOS SDKs, and Node apps using our client SDK) run on this machine: their
  * certificate folder is a local path. It is written only when it is an existing directory holding an
@@ -34,7 +41,18 @@ export class DesktopDeviceTransport implements DeviceTransport {
   async listDevices(): Promise<DeviceSummary[]> {
     const apps = (this.registry?.list() ?? []).filter((s) => DESKTOP_OSES.includes(s.query.os)).map((s) => s.query.app);
     if (apps.length === 0) return [];
-    return [{ transport: this.id, id: os.hostname(), name: 'this computer', state: 'connected', details: { os: `${os.type()} ${os.release()}`, apps: [...new Set(apps)].join(', ') } }];
+    return [
+      {
+        transport: this.id,
+        id: os.hostname(),
+        name: 'this computer',
+        state: 'connected',
+        os: desktopOs(process.platform),
+        deviceType: 'physical',
+        features: { screenshot: false, logs: false },
+        details: { os: `${os.type()} ${os.release()}`, apps: [...new Set(apps)].join(', ') },
+      },
+    ];
   }
 
   serves(request: ExchangeRequest): boolean {

@@ -117,6 +117,9 @@ export class IosPhysicalDeviceTransport implements DeviceTransport {
           id: device.udid,
           name: probe.name ?? 'iPhone or iPad',
           state: probe.state,
+          os: 'iOS',
+          deviceType: 'physical',
+          features: { screenshot: false, logs: false },
           details: {
             ...probe.details,
             ...(forwarding ? { forwarding } : {}),

@@ -161,6 +161,9 @@ export class IosSimulatorDeviceTransport implements DeviceTransport {
         id: simulator.udid,
         name: simulator.name,
         state: simulator.state,
+        os: 'iOS',
+        deviceType: 'emulator',
+        features: { screenshot: false, logs: false },
         details: {
           runtime: runtimeLabel(simulator.runtime),
           ...(simulator.deviceType ? { deviceType: deviceTypeLabel(simulator.deviceType) } : {}),

@@ -1,8 +1,7 @@
 import type * as http from 'node:http';
+import { tokenMatches } from '../../core/access-token.js';
+import { loopbackRefusal } from '../../core/loopback-access.js';
 import { ApiProblem } from './api-problem.js';
-import { tokenMatches } from './api-token.js';
-
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 /**
  * Who may use the API: requests for a loopback Host name (no DNS rebinding), from no origin or the
@@ -13,14 +12,13 @@ export class ApiAccess {
   constructor(
     private readonly token: string,
     private readonly tokenFile: string,
+    /** The port the API listens on: the only one its pages' Origin may name. */
+    private readonly port: () => number,
   ) {}
 
   checkOrigin(req: http.IncomingMessage): void {
-    const hostHeader = req.headers.host ?? '';
-    const hostName = hostHeader.replace(/:\d+$/, '');
-    if (!LOOPBACK_NAMES.includes(hostName)) throw new ApiProblem('forbidden', `refused: Host "${hostHeader}" is not this machine's loopback address`);
-    const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${hostHeader}`) throw new ApiProblem('forbidden', 'refused: cross-origin requests are not allowed');
+    const refusal = loopbackRefusal(req, this.port());
+    if (refusal !== undefined) throw new ApiProblem('forbidden', refusal);
   }
 
   checkToken(req: http.IncomingMessage, url: URL, queryAllowed: boolean): void {

@@ -18,12 +18,12 @@ export const DASHBOARD_HTML = `<!doctype html>
   header { background: #1d2433; color: #fff; padding: 12px 20px; display: flex; gap: 16px; align-items: baseline; }
   header h1 { margin: 0; font-size: 18px; }
   #status { font-size: 13px; opacity: .85; }
-  main { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; padding: 16px 20px; }
-  section { background: #fff; border-radius: 8px; padding: 12px 16px; box-shadow: 0 1px 2px rgba(0,0,0,.08); overflow: auto; }
+  main { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(420px, 100%), 1fr)); gap: 16px; padding: 16px 20px; }
+  section { background: #fff; border-radius: 8px; padding: 12px 16px; box-shadow: 0 1px 2px rgba(0,0,0,.08); overflow: auto; min-width: 0; }
   section.wide { grid-column: 1 / -1; }
   h2 { font-size: 15px; margin: 0 0 8px; }
   table { border-collapse: collapse; width: 100%; font-size: 13px; }
-  th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #eceef2; vertical-align: top; }
+  th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #eceef2; vertical-align: top; overflow-wrap: anywhere; }
   th { color: #5b6477; font-weight: 600; }
   .ok { color: #137333; } .fail { color: #b3261e; } .muted { color: #7a8194; }
   .recent { opacity: .6; }
@@ -32,8 +32,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   form button { justify-self: start; }
   #call-result { font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap; max-height: 240px; overflow: auto; margin: 8px 0 0; }
   .filters { display: flex; gap: 12px; font-size: 13px; margin-bottom: 6px; align-items: center; }
-  #log { font-family: ui-monospace, monospace; font-size: 12px; max-height: 320px; overflow: auto; white-space: pre-wrap; }
-  #login { padding: 40px; } #login input { width: 420px; font-family: monospace; }
+  #log { font-family: ui-monospace, monospace; font-size: 12px; max-height: 320px; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+  #login { padding: 40px; } #login input { width: min(420px, 100%); font-family: monospace; }
 </style>
 </head>
 <body>
@@ -108,9 +108,11 @@ export const DASHBOARD_HTML = `<!doctype html>
   });
 
   const clients = new Map();
+  // Client ids carry the app name as the SDKs' escape() wrote it (Dash%20first#Linux#…): shown decoded.
+  const readable = (id) => { const [app, ...rest] = String(id).split('#'); return [unescape(app), ...rest].join('#'); };
   const renderClients = () => {
     fill('clients', [...clients.values()].map((c) => {
-      const app = cell(c.app); app.title = c.id + ' (' + c.appId + ')';
+      const app = cell(c.app); app.title = readable(c.id) + ' (' + c.appId + ')';
       return [app, cell(c.shortId, 'muted'), cell(c.os), cell(c.device + (c.deviceId ? ' · ' + c.deviceId : '')), cell(c.plugins.join(', ')), cell(time(c.connectedSince))];
     }), 'no apps connected');
     for (const id of ['call-client', 'filter-client']) {
@@ -168,14 +170,14 @@ export const DASHBOARD_HTML = `<!doctype html>
 
   const onEvent = (e, recent) => {
     const at = { at: e.at, recent };
-    if (e.type === 'plugin-event') return log(e.clientId + '  ' + e.plugin + '.' + e.method + '  ' + JSON.stringify(e.params).slice(0, 200), '', Object.assign(at, { clientId: e.clientId, plugin: e.plugin }));
+    if (e.type === 'plugin-event') return log(readable(e.clientId) + '  ' + e.plugin + '.' + e.method + '  ' + JSON.stringify(e.params).slice(0, 200), '', Object.assign(at, { clientId: e.clientId, plugin: e.plugin }));
     if (e.type === 'client-connected') {
       if (!recent) { clients.set(e.client.id, e.client); renderClients(); loadDevices().catch(() => {}); }
-      return log('connected: ' + e.client.id, 'ok', Object.assign(at, { clientId: e.client.id }));
+      return log('connected: ' + readable(e.client.id), 'ok', Object.assign(at, { clientId: e.client.id }));
     }
     if (e.type === 'client-disconnected') {
       if (!recent) { clients.delete(e.clientId); renderClients(); loadDevices().catch(() => {}); }
-      return log('disconnected: ' + e.clientId, '', Object.assign(at, { clientId: e.clientId }));
+      return log('disconnected: ' + readable(e.clientId), '', Object.assign(at, { clientId: e.clientId }));
     }
     if (e.type === 'exchange') {
       if (!recent) { exchanges.push(e); renderExchanges(); }

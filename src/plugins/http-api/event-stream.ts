@@ -1,20 +1,16 @@
 import type * as http from 'node:http';
+import { BoundedReader, MAX_READER_BUFFER_BYTES } from '../../core/bounded-fanout.js';
 import { type Disposable, toDisposable } from '../../core/disposable.js';
 import { type Logger } from '../../core/logger.js';
 import { type ApiEventFeed, type FedEvent } from './api-event-feed.js';
 
-/**
- * Bytes the host holds for a reader beyond what the kernel's socket buffers took (a few thousand
- * ordinary events) before the reader is dropped.
- */
-export const MAX_READER_BUFFER_BYTES = 2 * 1024 * 1024;
+export { MAX_READER_BUFFER_BYTES };
 const HEARTBEAT_MS = 15_000;
 
 /**
- * The server-sent event readers of /api/events. Each write first looks at what the reader has not yet
- * taken: a reader more than `maxBufferedBytes` behind (a stalled dashboard tab, a paused pipe) is
- * dropped with one log line instead of making the host buffer every event for it. Closed readers are
- * released at once.
+ * The server-sent event readers of /api/events, each a BoundedReader: one more than `maxBufferedBytes`
+ * behind (a stalled dashboard tab, a paused pipe) is dropped with one log line instead of making the
+ * host buffer every event for it. Closed readers are released at once.
  */
 export class EventStreams implements Disposable {
   private readonly readers = new Set<Disposable>();
@@ -36,17 +32,14 @@ export class EventStreams implements Disposable {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-content-type-options': 'nosniff' });
     res.write(': connected\n\n');
     if (recent) for (const fed of this.feed.recent()) res.write(frame(fed));
-    let dropped = false;
+    const bounded = new BoundedReader(
+      { get unreadBytes() { return res.writableLength; }, write: (text) => void res.write(text), drop: () => void res.destroy() },
+      this.maxBufferedBytes,
+      (unreadBytes) => this.log.warn('dropped an event-stream reader that fell behind', { unreadBytes, limit: this.maxBufferedBytes }),
+    );
     const write = (text: string) => {
-      if (dropped) return;
-      if (res.writableLength > this.maxBufferedBytes) {
-        dropped = true;
-        this.log.warn('dropped an event-stream reader that fell behind', { unreadBytes: res.writableLength, limit: this.maxBufferedBytes });
-        res.destroy();
-        return;
-      }
-      res.write(text);
-      if (res.writableLength > this.peakBufferedBytes) this.peakBufferedBytes = res.writableLength;
+      bounded.send(text);
+      if (bounded.peakUnreadBytes > this.peakBufferedBytes) this.peakBufferedBytes = bounded.peakUnreadBytes;
     };
     const subscription = this.feed.subscribe((fed) => write(frame(fed)));
     const heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);

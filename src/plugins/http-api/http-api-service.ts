@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type * as net from 'node:net';
 import { join } from 'node:path';
 import { inject, injectable, multiInject, optional } from 'inversify';
+import { API_TOKEN_FILE, ensureApiToken } from '../../core/access-token.js';
 import { CertificateStore } from '../../core/certificate-store.js';
 import { ClientRegistry, clientInfo } from '../../core/client-registry.js';
 import { DeviceTransport } from '../../core/device-transport.js';
@@ -17,7 +18,6 @@ import { ApiAccess, loggablePath } from './api-access.js';
 import { callClient, parseCallRequest } from './api-calls.js';
 import { ApiEventFeed } from './api-event-feed.js';
 import { ApiProblem } from './api-problem.js';
-import { API_TOKEN_FILE, ensureApiToken } from './api-token.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import { EventStreams } from './event-stream.js';
 import { recordRunningHost, sonarhostVersion } from './running-host-file.js';
@@ -60,7 +60,7 @@ export class HttpApiService implements HostService {
   async start(): Promise<Disposable> {
     const running = new DisposableCollection();
     if (this.config.api.port === false) return running;
-    this.access = new ApiAccess(await ensureApiToken(this.config.certDir), join(this.config.certDir, API_TOKEN_FILE));
+    this.access = new ApiAccess(await ensureApiToken(this.config.certDir), join(this.config.certDir, API_TOKEN_FILE), () => this.boundPort ?? 0);
     running.push(this.feed.attach(this.events));
     const sockets = new Set<net.Socket>();
     const server = http.createServer((req, res) => void this.handle(req, res));

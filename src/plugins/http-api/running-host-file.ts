@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import { type Disposable, toDisposable } from '../../core/disposable.js';
+import { sonarhostVersion } from '../../core/sonarhost-version.js';
 
 /** Beside api.token in the certificate folder: how the CLI finds a running host's API. */
 export const RUNNING_HOST_FILE = 'api.json';
@@ -27,11 +27,4 @@ export async function recordRunningHost(certDir: string, record: RunningHostReco
   });
 }
 
-/** sonarhost's version, from its package.json (dist/src/plugins/http-api → the package root). */
-export function sonarhostVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
+export { sonarhostVersion };

@@ -1,6 +1,7 @@
 import type * as http from 'node:http';
 import type * as net from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { BoundedReader } from '../../core/bounded-fanout.js';
 import { type ClientRegistry, clientInfo } from '../../core/client-registry.js';
 import { type Disposable } from '../../core/disposable.js';
 import { describeError } from '../../core/host-error.js';
@@ -73,17 +74,13 @@ export class WsApi implements Disposable {
     const subscriptions = new Map<string | number, Disposable>();
     const known = new Map<string, { id: string; app?: string; appId?: string }>();
     let inFlight = 0;
-    let dropped = false;
-
+    const reader = new BoundedReader(
+      { get unreadBytes() { return ws.bufferedAmount; }, write: (text) => ws.send(text), drop: () => ws.terminate() },
+      this.limits.maxBufferedBytes,
+      (unreadBytes) => this.log.warn('dropped a WebSocket API connection that fell behind', { unreadBytes, limit: this.limits.maxBufferedBytes }),
+    );
     const send = (text: string) => {
-      if (dropped || ws.readyState !== WebSocket.OPEN) return;
-      if (ws.bufferedAmount > this.limits.maxBufferedBytes) {
-        dropped = true;
-        this.log.warn('dropped a WebSocket API connection that fell behind', { unreadBytes: ws.bufferedAmount, limit: this.limits.maxBufferedBytes });
-        ws.terminate();
-        return;
-      }
-      ws.send(text);
+      if (ws.readyState === WebSocket.OPEN) reader.send(text);
     };
     const reply = (id: string | number | null, result: unknown) => send(JSON.stringify({ id, type: 'result', result }));
     const fail = (id: string | number | null, problem: ApiProblem) => send(JSON.stringify({ id, type: 'error', ...problem.body() }));

@@ -117,6 +117,9 @@ export class SocketTransportServer implements TransportServer {
   }
 }
 
+/** Shared empty buffer: a fresh slice of a chunk would pin the chunk's whole backing store. */
+const NO_BYTES = Buffer.alloc(0);
+
 /** FOLLOWS, in the 10 flag bits after the 6-bit frame type; the same bit means RESPOND on KEEPALIVE. */
 const FOLLOWS = 0x80;
 /** The frame types that carry FOLLOWS: REQUEST_RESPONSE, REQUEST_FNF, REQUEST_STREAM, REQUEST_CHANNEL, PAYLOAD. */
@@ -133,7 +136,7 @@ function isFragment(typeAndFlags: number): boolean {
  */
 class FrameSizeGuard {
   /** The current frame's first bytes: 3 of length, then 4 of stream id and 2 of type and flags. */
-  private header = Buffer.alloc(0);
+  private header = NO_BYTES;
   /** Bytes of the current frame still to come after its length prefix. */
   private bodyLeft = 0;
 
@@ -162,7 +165,7 @@ class FrameSizeGuard {
       }
       this.bodyLeft -= take;
       offset += take;
-      if (this.bodyLeft === 0) this.header = Buffer.alloc(0);
+      if (this.bodyLeft === 0) this.header = NO_BYTES;
     }
     return undefined;
   }
@@ -173,7 +176,7 @@ const RESUME = 0x0d;
 
 /** Looks at the header of the first frame (24-bit length, 32-bit stream id, 6-bit type): SETUP or RESUME only. */
 class FirstFrameCheck {
-  private head = Buffer.alloc(0);
+  private head = NO_BYTES;
   private decided = false;
 
   accepts(chunk: Buffer): boolean {
@@ -182,6 +185,8 @@ class FirstFrameCheck {
     if (this.head.length < 9) return true; // not enough yet; rsocket-js buffers partial frames itself
     this.decided = true;
     const type = this.head[7]! >> 2;
+    // The header was cut from a pooled buffer: keeping it would pin that buffer for the connection's life.
+    this.head = NO_BYTES;
     return type === SETUP || type === RESUME;
   }
 }

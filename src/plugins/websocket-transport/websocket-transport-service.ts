@@ -109,7 +109,9 @@ export class WebSocketTransportService implements HostService {
     }
     const { key, cert, ca } = this.certificates.serverCredentials();
     // `ca` makes OpenSSL send the chain [server, CA], which the WebSocket-era Android SDK requires.
-    const server = https.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, (_req, res) => res.writeHead(426).end());
+    // No ALPN (https defaults to offering http/1.1): Node copies that list into every TLS socket from its
+    // buffer pool, and each idle app then pins a pool slab; a WebSocket upgrade is HTTP/1.1 without it.
+    const server = https.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ALPNProtocols: [] }, (_req, res) => res.writeHead(426).end());
     server.on('tlsClientError', (error, socket) => {
       this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
       socket.destroy(); // Node only reports a handshake timeout: without this the stalled socket stays open

@@ -33,6 +33,11 @@ export interface FakeDeviceOptions {
   unauthorized?: boolean;
   /** Every run-as fails with `run-as: Could not set capabilities: Operation not permitted` (some Samsung builds). */
   runAsCapabilityBug?: boolean;
+  /**
+   * An adbd from before Android 5: no `exec:` service (refused), and `shell:` commands run under a
+   * terminal that turns every LF of their output into CRLF, binary output included.
+   */
+  legacyShell?: boolean;
   /** Transport features announced in the CNXN banner. Never include shell_v2 (not implemented). */
   features?: string[];
   /** Host folder for the device's files (default: a fresh temporary folder, removed by stop()). */

@@ -20,6 +20,8 @@ import { type AdbDeviceLine, type AdbServerHandle } from './adb-server.js';
 import { type ConnectionOwner, DeviceConnection, type ServiceRunner } from './device-connection.js';
 import { DEFAULT_FEATURES, type FakeDeviceOptions, type FakePackage, deviceProperties } from './device-options.js';
 import { DeviceStream } from './device-stream.js';
+import { FakeLogcat } from './fake-logcat.js';
+import { makePng } from './png-image.js';
 import { ReverseTable, reverseService } from './reverse-service.js';
 import { SandboxFs } from './sandbox-fs.js';
 import { ShellInterpreter } from './shell-interpreter.js';
@@ -43,6 +45,12 @@ export class FakeAndroidDevice implements ShellDevice, ConnectionOwner {
   readonly offeredKeys: string[] = [];
   /** The `adb reverse` table (device spec → host spec). */
   readonly reverses = new ReverseTable();
+  /** The device's log: `logcat.push(line)` / `logcat.log({…})`; `logcat.sessions` records each `logcat` run. */
+  readonly logcat = new FakeLogcat();
+  /** What `screencap -p` prints: a small valid PNG by default; tests may put anything here. */
+  screen: Buffer = makePng();
+  /** When set, `screencap` waits for it (or the host hanging up) before printing: a slow device. */
+  screencapHold: Promise<void> | undefined;
 
   rooted: boolean;
   runAsCapabilityBug: boolean;
@@ -249,8 +257,9 @@ export class FakeAndroidDevice implements ShellDevice, ConnectionOwner {
   }
 
   serviceFor(service: string, connection: DeviceConnection): ServiceRunner | undefined {
-    if (service.startsWith('shell:')) return shellService(this.interpreter, 'shell', service.slice('shell:'.length), (entry) => this.shellLog.push(entry));
-    if (service.startsWith('exec:')) return shellService(this.interpreter, 'exec', service.slice('exec:'.length), (entry) => this.shellLog.push(entry));
+    const legacy = this.options.legacyShell ?? false;
+    if (service.startsWith('shell:')) return shellService(this.interpreter, 'shell', service.slice('shell:'.length), (entry) => this.shellLog.push(entry), legacy);
+    if (service.startsWith('exec:') && !legacy) return shellService(this.interpreter, 'exec', service.slice('exec:'.length), (entry) => this.shellLog.push(entry));
     if (service.startsWith('reverse:')) {
       return reverseService(this.reverses, service.slice('reverse:'.length), connection, this.transportNames.get(connection) ?? 'host');
     }

@@ -2,6 +2,7 @@
 // process-commands.ts. Commands may be named by a system path (`/system/bin/cat`).
 
 import * as path from 'node:path';
+import { DEVICE_COMMANDS } from './fake-logcat.js';
 import { FILE_COMMANDS } from './file-commands.js';
 import { PROCESS_COMMANDS } from './process-commands.js';
 import { type ShellCommand } from './shell-types.js';
@@ -224,4 +225,4 @@ const TEXT_COMMANDS: ReadonlyArray<[string, ShellCommand]> = [
   ['unset', async (args, _io, proc) => (args.forEach((name) => proc.vars.delete(name)), 0)],
 ];
 
-export const COMMANDS: ReadonlyMap<string, ShellCommand> = new Map([...TEXT_COMMANDS, ...FILE_COMMANDS, ...PROCESS_COMMANDS]);
+export const COMMANDS: ReadonlyMap<string, ShellCommand> = new Map([...TEXT_COMMANDS, ...FILE_COMMANDS, ...PROCESS_COMMANDS, ...DEVICE_COMMANDS]);

@@ -99,7 +99,7 @@ export class ShellInterpreter implements ShellRuntime {
     for (let i = 0; i < pipeline.commands.length; i++) {
       const last = i === pipeline.commands.length - 1;
       const piped = last ? undefined : new BufferSink();
-      status = await this.runSimple(pipeline.commands[i]!, proc, { stdin, out: piped ?? io.out, err: io.err, ...(piped || !io.drain ? {} : { drain: io.drain }) });
+      status = await this.runSimple(pipeline.commands[i]!, proc, { stdin, out: piped ?? io.out, err: io.err, ...(piped || !io.drain ? {} : { drain: io.drain, ...(io.hangup ? { hangup: io.hangup } : {}) }) });
       if (piped) stdin = piped.take();
     }
     return pipeline.negate ? (status === 0 ? 1 : 0) : status;
@@ -168,7 +168,10 @@ export class ShellInterpreter implements ShellRuntime {
       fds[redirect.fd] = sink;
     }
     const cmdIo: CommandIo = { stdin, out: fds[1] ?? NULL_SINK, err: fds[2] ?? NULL_SINK };
-    if (io.drain && fds[1] === io.out) cmdIo.drain = io.drain;
+    if (io.drain && fds[1] === io.out) {
+      cmdIo.drain = io.drain;
+      if (io.hangup) cmdIo.hangup = io.hangup;
+    }
 
     let status: number;
     if (argv.length === 0) {

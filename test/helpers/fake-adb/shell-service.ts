@@ -17,13 +17,14 @@ export interface ShellLogEntry {
   at: Date;
 }
 
-export function shellService(interpreter: ShellInterpreter, service: 'shell' | 'exec', command: string, log: (entry: ShellLogEntry) => void): ServiceRunner {
+/** `crlf`: the output passes a terminal that turns LF into CRLF (old adbd's `shell:`). */
+export function shellService(interpreter: ShellInterpreter, service: 'shell' | 'exec', command: string, log: (entry: ShellLogEntry) => void, crlf = false): ServiceRunner {
   return async (channel: AdbChannel): Promise<void> => {
     log({ service, command, at: new Date() });
     const proc = interpreter.process(SHELL_USER, '/');
     const sink = new BufferSink();
     const flush = async (): Promise<void> => {
-      const data = sink.take();
+      const data = crlf ? toCrlf(sink.take()) : sink.take();
       if (data.length > 0 && !channel.isClosed) await channel.write(data);
     };
     const drain = async (): Promise<boolean> => {
@@ -31,13 +32,16 @@ export function shellService(interpreter: ShellInterpreter, service: 'shell' | '
       await flush().catch(() => undefined);
       return !channel.isClosed;
     };
-    const io: CommandIo = { stdin: Buffer.alloc(0), out: sink, err: sink, drain };
     if (command !== '') {
+      // The host closing the stream (CLSE) is a hangup for a command that waits for more to print.
+      const hangup = new AbortController();
+      channel.attach({ onClose: () => hangup.abort() });
+      const io: CommandIo = { stdin: Buffer.alloc(0), out: sink, err: sink, drain, hangup: hangup.signal };
       await interpreter.runScript(command, proc, io, flush);
       await flush();
       return;
     }
-    await interactive(channel, interpreter, proc, io, flush);
+    await interactive(channel, interpreter, proc, { stdin: Buffer.alloc(0), out: sink, err: sink, drain }, flush);
   };
 }
 
@@ -67,4 +71,15 @@ function interactive(channel: AdbChannel, interpreter: ShellInterpreter, proc: R
       },
     });
   });
+}
+
+function toCrlf(data: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let start = 0;
+  for (let lf = data.indexOf(0x0a); lf >= 0; lf = data.indexOf(0x0a, start)) {
+    parts.push(data.subarray(start, lf), Buffer.from('\r\n'));
+    start = lf + 1;
+  }
+  parts.push(data.subarray(start));
+  return Buffer.concat(parts);
 }

@@ -2,6 +2,7 @@
 // commands and the interpreter do not import each other).
 
 import { type FakePackage } from './device-options.js';
+import { type FakeLogcat } from './fake-logcat.js';
 import { type SandboxFs } from './sandbox-fs.js';
 import { type DeviceUser, type UserFs } from './user-fs.js';
 
@@ -34,6 +35,8 @@ export interface CommandIo {
    * command as SIGPIPE would. Commands that can write without end (`cat /dev/zero`) call it per chunk.
    */
   drain?: () => Promise<boolean>;
+  /** Set with `drain`: aborted when the host closes the adb stream, so a command waiting for input to print (`logcat`) stops. */
+  hangup?: AbortSignal;
 }
 
 /** One running shell (or a process started by run-as / su): user, folder, variables. */
@@ -77,6 +80,12 @@ export interface ShellDevice {
   readonly runAsCapabilityBug: boolean;
   properties(): Map<string, string>;
   readonly recorder: ShellRecorder;
+  /** The device's log, which `logcat` prints and follows. */
+  readonly logcat: FakeLogcat;
+  /** What `screencap -p` prints. */
+  readonly screen: Buffer;
+  /** When set, `screencap` waits for it (or the host hanging up) before printing: a slow device. */
+  readonly screencapHold: Promise<void> | undefined;
   /** Aborted when the device stops or vanishes: sleeping commands wake and scripts stop. */
   readonly signal: AbortSignal;
 }

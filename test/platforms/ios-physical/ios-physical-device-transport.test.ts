@@ -167,6 +167,7 @@ describe('the physical iOS transport', () => {
       });
       const [summary] = await transport.listDevices!();
       assert.equal(summary?.state, 'not-paired');
+      assert.deepEqual([summary?.os, summary?.deviceType, summary?.features], ['iOS', 'physical', { screenshot: false, logs: false }]);
       assert.match(summary?.details.problem ?? '', /idevicepair pair/);
     });
 

@@ -104,6 +104,7 @@ describe('the iOS simulator transport', () => {
       ],
     );
     assert.equal(before[0]!.transport, 'ios-simulator');
+    assert.deepEqual([before[0]!.os, before[0]!.deviceType, before[0]!.features], ['iOS', 'emulator', { screenshot: false, logs: false }]);
     assert.equal(before[0]!.id, udid);
     await exchange(request(sonarFolder(mine)));
     await plantCsr(sonarFolder(theirs), OTHER);

@@ -1,8 +1,12 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../core/atomic-file.js';
+import { writeFileAtomic } from './atomic-file.js';
 
+/**
+ * The host's one secret for local tools: the HTTP API, its WebSocket API and the flipper-server-compatible
+ * API all take this token, so a user copies one file's contents whichever face they use.
+ */
 export const API_TOKEN_FILE = 'api.token';
 
 /** Reads `<certDir>/api.token`, creating it (32 random bytes, hex, mode 0600) on first use. */
