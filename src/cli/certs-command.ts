@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { type CertificateReport, CertificateStore, type CertificateSummary } from '../core/certificate-store.js';
-import { createHostContainer } from '../host/create-host-container.js';
-import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
+import { HostError } from '../core/host-error.js';
+import { COMMON_HELP, COMMON_OPTIONS, composeForDiagnostics, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
 export const CERTS_HELP = `Usage: sonarhost certs [options]
 
@@ -29,9 +29,14 @@ export async function certsCommand(args: string[]): Promise<number> {
     process.stdout.write(CERTS_HELP + '\n');
     return 0;
   }
-  const { config, file } = await loadConfigFromFlags(values);
+  const loaded = await loadConfigFromFlags(values);
+  const { config } = loaded;
   const logger = createCliLogger(config.logLevel);
-  const { container } = await createHostContainer(config, { logger, configDir: configFolder(file) });
+  const { container, skipped } = await composeForDiagnostics('certs', loaded, logger);
+  if (skipped.some((s) => s.configKey === 'plugins.certificateStore')) {
+    // The built-in store standing in would show (or create) certificates the host never uses.
+    throw new HostError('config-invalid', `${loaded.file} names its own certificate store, which certs does not load from a config found in the working folder. If it is yours: sonarhost certs --config ${loaded.file}`);
+  }
   const store = container.get<CertificateStore>(CertificateStore);
 
   if (values['rotate-ca']) {

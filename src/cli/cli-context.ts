@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { type ConfigFlags, type LoadedConfig, loadHostConfig } from '../host/load-host-config.js';
 import { type LogLevel, type Logger, SinkLogger, jsonLineSink, prettySink } from '../core/logger.js';
+import { type ComposedHost, createHostContainer, pluginModuleEntries } from '../host/create-host-container.js';
 
 /** Shared by the commands: the options every command accepts, and the logger they build. */
 export const COMMON_OPTIONS = {
@@ -17,7 +18,9 @@ export const COMMON_OPTIONS = {
 } as const;
 
 export const COMMON_HELP = `Common options:
-  --config FILE        config file (default: ./sonarhost.config.json when present; env SONARHOST_CONFIG)
+  --config FILE        config file (default: ./sonarhost.config.json when present; env SONARHOST_CONFIG).
+                       Only start imports plugin modules named by a config found in the working folder;
+                       the other commands do so only for a config named here or in SONARHOST_CONFIG
   --cert-dir DIR       certificate folder (default: ~/.sonar; env SONARHOST_CERT_DIR)
   --ports I,S          RSocket insecure and secure ports (default: 8089,8088; env FLIPPER_PORTS)
   --alt-ports I,S      WebSocket insecure and secure ports (default: 9089,9088; env FLIPPER_ALT_PORTS)
@@ -52,6 +55,27 @@ export async function loadConfigFromFlags(values: CommonValues): Promise<LoadedC
 /** The config file's folder: plugins named by package are looked up from there first. */
 export function configFolder(file: string | undefined): string | undefined {
   return file === undefined ? undefined : dirname(file);
+}
+
+/**
+ * The host graph for a command that only looks (doctor, devices, certs). Plugin modules (paths and
+ * packages) named by a config found in the working folder are not imported: running a diagnostic
+ * inside a cloned repository must not run that repository's code. A config the user named (--config
+ * or SONARHOST_CONFIG) loads them, and one stderr line says which. Either way the user is told.
+ */
+export async function composeForDiagnostics(command: string, loaded: LoadedConfig, logger: Logger, stderr: NodeJS.WritableStream = process.stderr): Promise<ComposedHost> {
+  const { config, file, named } = loaded;
+  const modules = pluginModuleEntries(config);
+  if (modules.length > 0 && file !== undefined) {
+    const list = modules.map((m) => `${m.configKey} = ${m.specifier}`).join(', ');
+    stderr.write(
+      named
+        ? `sonarhost ${command}: loading the plugin modules named by ${file}: ${list}\n`
+        : `sonarhost ${command}: not loading the plugin modules named by ${file} (found in the working folder, so possibly not yours): ${list}; ` +
+            `built-in plugins stand in. To load them, name the file: --config ${file}\n`,
+    );
+  }
+  return createHostContainer(config, { logger, configDir: configFolder(file), pluginModules: named ? 'load' : 'skip' });
 }
 
 /** Human-readable lines on a terminal, JSON lines otherwise (pipes, files, services). */

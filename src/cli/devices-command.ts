@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DeviceTransport, type DeviceSummary } from '../core/device-transport.js';
 import { describeError } from '../core/host-error.js';
-import { createHostContainer } from '../host/create-host-container.js';
-import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
+import { COMMON_HELP, COMMON_OPTIONS, composeForDiagnostics, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
 export const DEVICES_HELP = `Usage: sonarhost devices [options]
 
@@ -29,8 +28,9 @@ export async function devicesCommand(args: string[]): Promise<number> {
     process.stdout.write(DEVICES_HELP + '\n');
     return 0;
   }
-  const { config, file } = await loadConfigFromFlags(values);
-  const { container } = await createHostContainer(config, { logger: createCliLogger(config.logLevel === 'info' ? 'warn' : config.logLevel), configDir: configFolder(file) });
+  const loaded = await loadConfigFromFlags(values);
+  const { config } = loaded;
+  const { container } = await composeForDiagnostics('devices', loaded, createCliLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
   const transports = container.isBound(DeviceTransport) ? container.getAll<DeviceTransport>(DeviceTransport) : [];
   const reports: TransportReport[] = await Promise.all(
     transports

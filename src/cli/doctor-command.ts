@@ -4,10 +4,10 @@ import { CertificateStore } from '../core/certificate-store.js';
 import { DeviceTransport } from '../core/device-transport.js';
 import { type HealthCheck } from '../core/health-check.js';
 import { type HostConfig } from '../core/host-config.js';
+import { type LoadedConfig } from '../host/load-host-config.js';
 import { describeError } from '../core/host-error.js';
-import { createHostContainer } from '../host/create-host-container.js';
 import { type RunningHost, findRunningHost } from './doctor-running-host.js';
-import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
+import { COMMON_HELP, COMMON_OPTIONS, composeForDiagnostics, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
 export const DOCTOR_HELP = `Usage: sonarhost doctor [options]
 
@@ -27,16 +27,29 @@ export async function doctorCommand(args: string[]): Promise<number> {
     process.stdout.write(DOCTOR_HELP + '\n');
     return 0;
   }
-  const { config, file } = await loadConfigFromFlags(values);
-  const checks = await doctorChecks(config, configFolder(file));
+  const loaded = await loadConfigFromFlags(values);
+  const checks = await doctorChecks(loaded);
   process.stdout.write(values.json ? JSON.stringify(checks, null, 2) + '\n' : formatChecks(checks));
   return checks.some((c) => c.status === 'fail') ? 1 : 0;
 }
 
-/** Every check of `sonarhost doctor`, read-only: the ports (or the sonarhost holding them), the certificates, each device transport. */
-export async function doctorChecks(config: HostConfig, configDir: string | undefined): Promise<HealthCheck[]> {
-  const { container } = await createHostContainer(config, { logger: createCliLogger('error'), configDir });
+/**
+ * Every check of `sonarhost doctor`, read-only: the ports (or the sonarhost holding them), the
+ * certificates, each device transport. Plugin modules named by a config found only in the working
+ * folder are not imported (composeForDiagnostics): looking must never run code from a cloned folder.
+ */
+export async function doctorChecks(loaded: LoadedConfig, stderr: NodeJS.WritableStream = process.stderr): Promise<HealthCheck[]> {
+  const { config } = loaded;
+  const { container, skipped } = await composeForDiagnostics('doctor', loaded, createCliLogger('error'), stderr);
   const checks: HealthCheck[] = [...(await portChecks(config))];
+  if (skipped.length > 0) {
+    checks.push({
+      name: 'plugins',
+      status: 'warn',
+      detail: `not checked: ${skipped.map((s) => s.specifier).join(', ')} (named by ${loaded.file}, found in the working folder; doctor does not run code it finds there)`,
+      fix: `if these are yours, run doctor with --config ${loaded.file}`,
+    });
+  }
   const store = container.get<CertificateStore>(CertificateStore);
   checks.push(...(await safely('certificates', () => store.check?.() ?? Promise.resolve([]))));
   const transports = container.isBound(DeviceTransport) ? container.getAll<DeviceTransport>(DeviceTransport) : [];

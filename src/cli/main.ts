@@ -62,11 +62,21 @@ async function main(argv: string[]): Promise<number> {
   return (await COMMANDS.start!.load())(argv);
 }
 
+/**
+ * After a failure, whatever the failed command left behind (a socket to a peer that never answers, a
+ * timer of a service that started too late) must not keep the process alive: it exits with its code.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(), 1_000).unref();
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    if (code !== 0) exitSoon();
   },
   (error: unknown) => {
+    exitSoon();
     if (error instanceof HostError) {
       process.stderr.write(`sonarhost: ${error.message}\n`);
       process.exitCode = 1;

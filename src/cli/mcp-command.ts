@@ -39,10 +39,11 @@ export async function mcpCommand(args: string[]): Promise<number> {
     process.stdout.write(MCP_HELP + '\n');
     return 0;
   }
-  const { config, file } = await loadConfigFromFlags(values);
+  const loaded = await loadConfigFromFlags(values);
+  const { config, file } = loaded;
   const logger = createCliLogger(config.logLevel, process.stderr);
   const log = logger.child('mcp');
-  const access: HostAccess = values.embedded ? new EmbeddedHostAccess(await startEmbedded(config, logger, configFolder(file))) : new RemoteHostAccess(config, configFolder(file));
+  const access: HostAccess = values.embedded ? new EmbeddedHostAccess(await startEmbedded(config, logger, configFolder(file))) : new RemoteHostAccess(loaded);
   log.info('MCP server on stdio', { host: access.description });
 
   const server = new McpServer(

@@ -1,6 +1,6 @@
 import { type ClientCandidate, ClientLookupError } from '../core/client-directory.js';
 import { type HealthCheck } from '../core/health-check.js';
-import { type HostConfig } from '../core/host-config.js';
+import { type LoadedConfig } from '../host/load-host-config.js';
 import { HostError, describeError } from '../core/host-error.js';
 import { type ClientInfo, type HostEvent } from '../core/host-events.js';
 import { AppResponseError } from '../core/protocol/json-message.js';
@@ -51,8 +51,7 @@ export class RemoteHostAccess implements HostAccess {
   private closed = false;
 
   constructor(
-    private readonly config: HostConfig,
-    private readonly configDir: string | undefined,
+    private readonly loaded: LoadedConfig,
     retryMs = 2000,
   ) {
     // Watches for a host that starts (or restarts) later, so resource-list notifications still come.
@@ -61,7 +60,7 @@ export class RemoteHostAccess implements HostAccess {
   }
 
   get description(): string {
-    return `the sonarhost running for the certificate folder ${this.config.certDir}${this.host ? ` (API ${this.host.record.url})` : ' (none is running yet)'}`;
+    return `the sonarhost running for the certificate folder ${this.loaded.config.certDir}${this.host ? ` (API ${this.host.record.url})` : ' (none is running yet)'}`;
   }
 
   async clients(): Promise<ClientInfo[]> {
@@ -92,7 +91,7 @@ export class RemoteHostAccess implements HostAccess {
   }
 
   doctor(): Promise<HealthCheck[]> {
-    return doctorChecks(this.config, this.configDir);
+    return doctorChecks(this.loaded);
   }
 
   async close(): Promise<void> {
@@ -117,7 +116,7 @@ export class RemoteHostAccess implements HostAccess {
     this.connecting ??= (async () => {
       let found: { host: RecordedHost; api: HostApiClient };
       try {
-        found = await connectToHost(this.config.certDir);
+        found = await connectToHost(this.loaded.config.certDir);
       } catch (error) {
         if (error instanceof CliFailure) throw new HostAccessError('not-running', `${error.message.replace(/ Start one with .*$/, '')} ${HOW_TO_START}`);
         throw error;
@@ -144,7 +143,7 @@ export class RemoteHostAccess implements HostAccess {
 
   private async get(path: string): Promise<unknown> {
     const host = this.host;
-    if (!host) throw new HostAccessError('not-running', `No sonarhost is running for the certificate folder ${this.config.certDir}. ${HOW_TO_START}`);
+    if (!host) throw new HostAccessError('not-running', `No sonarhost is running for the certificate folder ${this.loaded.config.certDir}. ${HOW_TO_START}`);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), 10_000);
     try {

@@ -23,7 +23,12 @@ export async function startCommand(args: string[]): Promise<number> {
   const logger = createCliLogger(config.logLevel);
   const log = logger.child('cli');
   if (file) log.info('using config file', { file });
-  const host = await startConfiguredHost(config, { logger, configDir: configFolder(file) });
+  const host = await startConfiguredHost(config, {
+    logger,
+    configDir: configFolder(file),
+    // Starting runs the plugins the config names; the log says which files, before each one runs.
+    beforeImport: (module) => log.info('loading a plugin module', { ...module, config: file }),
+  });
   log.info('plugins', { plugins: host.plugins.map((p) => `${p.kind}:${p.id}`) });
   const report = host.certificates;
   log.info('certificate authority ready', {

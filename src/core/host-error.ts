@@ -53,8 +53,13 @@ export class HostError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
-  /** `instanceof HostError` holds for a HostError from another copy too, so its kind and message reach the app. */
+  /**
+   * `instanceof HostError` holds for a HostError from another copy too, so its kind and message reach the
+   * app. Subclasses inherit this method: for them it stays the ordinary prototype test, or every HostError
+   * would pass for every subclass (an IosDeviceError without a state, an AfcError without a code).
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== HostError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 

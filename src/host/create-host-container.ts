@@ -19,6 +19,7 @@ import { EventFeed } from '../core/event-feed.js';
 import { Logger, silentLogger } from '../core/logger.js';
 import { type PluginDescriptor, type PluginKind } from '../core/plugin-descriptor.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
+import { defaultConfig } from './config-sources.js';
 import { checkContracts } from './contract-check.js';
 import { pluginBases, resolvePlugin } from './plugin-loader.js';
 
@@ -33,12 +34,27 @@ export interface HostContainerOverrides {
   cwd?: string;
   /** The config file's folder, first place package-name plugins are resolved from. */
   configDir?: string;
+  /**
+   * 'skip' leaves out every plugin that is not built in (a path or a package), so no module named by the
+   * config is imported: a single slot falls back to its built-in default. Default 'load'.
+   */
+  pluginModules?: 'load' | 'skip';
+  /** Told each plugin module file right before it is imported (`start` logs them). */
+  beforeImport?: (module: { configKey: string; specifier: string; file: string }) => void;
+}
+
+/** A config entry naming a plugin module (a path or a package) rather than a built-in id. */
+export interface PluginModuleEntry {
+  configKey: string;
+  specifier: string;
 }
 
 export interface ComposedHost {
   container: Container;
   host: Host;
   plugins: PluginDescriptor[];
+  /** The plugin modules left out by `pluginModules: 'skip'`. */
+  skipped: PluginModuleEntry[];
 }
 
 const SLOTS: Array<[keyof PluginSelection, PluginKind]> = [
@@ -66,7 +82,10 @@ const CONTRACTS = [CertificateStore, CertificateExchange, DeviceTransport, Conne
  * selects, then the overrides. The CLI and the tests build the host through this function only.
  */
 export async function createHostContainer(config: HostConfig, overrides: HostContainerOverrides = {}): Promise<ComposedHost> {
-  const plugins = await selectPlugins(config, overrides.catalog ?? BUILTIN_PLUGINS, overrides.configDir, overrides.cwd ?? process.cwd());
+  const catalog = overrides.catalog ?? BUILTIN_PLUGINS;
+  const skipped = overrides.pluginModules === 'skip' ? pluginModuleEntries(config, catalog) : [];
+  const selection = skipped.length > 0 ? withoutModules(config.plugins, catalog) : config.plugins;
+  const plugins = await selectPlugins(selection, catalog, overrides.configDir, overrides.cwd ?? process.cwd(), overrides.beforeImport);
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(HostConfig).toConstantValue(overrides.configDir !== undefined && config.configDir === undefined ? { ...config, configDir: overrides.configDir } : config);
   container.bind(Logger).toConstantValue(overrides.logger ?? silentLogger);
@@ -93,7 +112,34 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
   }
   if (overrides.modules?.length) await container.loadAsync(...overrides.modules);
   checkContracts(container, plugins);
-  return { container, host: container.get(Host), plugins: plugins.map((p) => p.plugin) };
+  return { container, host: container.get(Host), plugins: plugins.map((p) => p.plugin), skipped };
+}
+
+/** The entries of the config's plugin selection that name a module (a path or a package), not a built-in id. */
+export function pluginModuleEntries(config: HostConfig, catalog: readonly PluginDescriptor[] = BUILTIN_PLUGINS): PluginModuleEntry[] {
+  const entries: PluginModuleEntry[] = [];
+  for (const [key] of SLOTS) {
+    const value = config.plugins[key];
+    const list = Array.isArray(value) ? value : [value];
+    list.forEach((specifier, index) => {
+      if (!catalog.some((p) => p.id === specifier)) entries.push({ configKey: Array.isArray(value) ? `plugins.${key}[${index}]` : `plugins.${key}`, specifier });
+    });
+  }
+  return entries;
+}
+
+/** The selection with every module entry dropped; a single slot gets its built-in default back. */
+function withoutModules(selection: PluginSelection, catalog: readonly PluginDescriptor[]): PluginSelection {
+  const builtin = (specifier: string) => catalog.some((p) => p.id === specifier);
+  const defaults = defaultConfig().plugins;
+  return {
+    certificateStore: builtin(selection.certificateStore) ? selection.certificateStore : defaults.certificateStore,
+    exchange: builtin(selection.exchange) ? selection.exchange : defaults.exchange,
+    transports: selection.transports.filter(builtin),
+    deviceTransports: selection.deviceTransports.filter(builtin),
+    connectionHandlers: selection.connectionHandlers.filter(builtin),
+    services: selection.services.filter(builtin),
+  };
 }
 
 /**
@@ -155,15 +201,21 @@ interface SelectedPlugin {
   configKey: string;
 }
 
-async function selectPlugins(config: HostConfig, catalog: readonly PluginDescriptor[], configDir: string | undefined, cwd: string): Promise<SelectedPlugin[]> {
+async function selectPlugins(
+  selection: PluginSelection,
+  catalog: readonly PluginDescriptor[],
+  configDir: string | undefined,
+  cwd: string,
+  beforeImport: HostContainerOverrides['beforeImport'],
+): Promise<SelectedPlugin[]> {
   const bases = pluginBases(configDir, cwd);
   const selected: SelectedPlugin[] = [];
   for (const [key, kind] of SLOTS) {
-    const value = config.plugins[key];
+    const value = selection[key];
     const entries = Array.isArray(value) ? value : [value];
     for (const [index, specifier] of entries.entries()) {
       const configKey = Array.isArray(value) ? `plugins.${key}[${index}]` : `plugins.${key}`;
-      const plugin = await resolvePlugin(specifier, kind, configKey, catalog, bases);
+      const plugin = await resolvePlugin(specifier, kind, configKey, catalog, bases, (file) => beforeImport?.({ configKey, specifier, file }));
       if (selected.some((p) => p.plugin.id === plugin.id)) throw new HostError('config-invalid', `${configKey}: plugin "${plugin.id}" is selected twice.`);
       selected.push({ plugin, configKey });
     }

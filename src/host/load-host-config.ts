@@ -33,6 +33,12 @@ export interface LoadedConfig {
   origins: Record<string, ConfigOrigin>;
   /** The config file that was read, if any. */
   file: string | undefined;
+  /**
+   * Whether the user named that file (`--config` or SONARHOST_CONFIG) rather than it being found in the
+   * working folder. A file found there may come with a cloned repository: its plugin modules are code
+   * the user never chose to run, which commands that only look must not import.
+   */
+  named: boolean;
 }
 
 const FILE_KEYS = ['host', 'ports', 'webSocket', 'api', 'flipperServer', 'certDir', 'logLevel', 'plugins', 'limits', 'pluginOptions'] as const;
@@ -128,7 +134,7 @@ export async function loadHostConfig(flags: ConfigFlags = {}, env: NodeJS.Proces
     origins.logLevel = 'flag --log-level';
   }
   origins.webSocket = combinedOrigin(WEB_SOCKET_KEYS.map((key) => origins[key]!));
-  return { config, origins, file: raw !== undefined ? file : undefined };
+  return { config, origins, file: raw !== undefined ? file : undefined, named: raw !== undefined && explicit !== undefined };
 }
 
 async function readConfigFile(file: string, required: boolean): Promise<unknown> {

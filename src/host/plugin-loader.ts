@@ -39,12 +39,15 @@ export async function resolvePlugin(
   configKey: string,
   catalog: readonly PluginDescriptor[],
   bases: readonly PluginBase[] = pluginBases(undefined, process.cwd()),
+  /** Told each module file right before it is imported (and so runs). */
+  beforeImport: (file: string) => void = () => undefined,
 ): Promise<PluginDescriptor> {
   const builtin = catalog.find((p) => p.id === specifier);
   if (builtin) return checkKind(builtin, expectedKind, configKey, specifier);
 
   const url = locateModule(specifier, expectedKind, configKey, catalog, bases);
   let exports: Record<string, unknown>;
+  beforeImport(fileURLToPath(url));
   try {
     exports = (await import(url)) as Record<string, unknown>;
   } catch (error) {

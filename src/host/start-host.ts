@@ -13,7 +13,7 @@ import { type LogLevel, type LogSink, type Logger, SinkLogger, silentLogger } fr
 import { type PluginDescriptor, apiVersionProblem, descriptorProblems } from '../core/plugin-descriptor.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
 import { type ConfigOrigin, defaultConfig } from './config-sources.js';
-import { createHostContainer } from './create-host-container.js';
+import { type HostContainerOverrides, createHostContainer } from './create-host-container.js';
 import { applyConfigObject } from './load-host-config.js';
 
 /** A plugin in startHost's options: a built-in id, a module path or package name (as in the config file), or the descriptor itself. */
@@ -125,6 +125,8 @@ export interface HostComposition {
   cwd?: string;
   /** Plugins passed as objects, found by id before the built-in ones. */
   extraPlugins?: readonly PluginDescriptor[];
+  /** Called before each plugin module file is imported (the CLI logs which files a config makes it run). */
+  beforeImport?: HostContainerOverrides['beforeImport'];
 }
 
 /**
@@ -179,6 +181,7 @@ export async function startConfiguredHost(config: HostConfig, composition: HostC
     configDir: composition.configDir,
     cwd: composition.cwd,
     catalog: composition.extraPlugins?.length ? [...composition.extraPlugins, ...BUILTIN_PLUGINS] : BUILTIN_PLUGINS,
+    beforeImport: composition.beforeImport,
   });
   const registry = container.get(ClientRegistry);
   const feed = container.get(EventFeed);

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FlipperClient } from '../../src/client/flipper-client.js';
 import { demoPlugin } from '../helpers/demo-plugin.js';
+import { HostileUsbmuxd } from '../helpers/fake-usbmux/hostile-usbmuxd.js';
 import { freePorts } from '../helpers/free-ports.js';
 import { writeIsolatedConfig } from '../helpers/host-config-file.js';
 import { CLI_PATH, runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { eventually } from '../helpers/test-host.js';
 
 describe('sonarhost start', () => {
   let dir: string;
@@ -59,6 +61,31 @@ describe('sonarhost start', () => {
       assert.match(result.stderr, new RegExp(`Port ${secure} on 127\\.0\\.0\\.1 is already in use.*FLIPPER_PORTS="<insecure>,<secure>" or --ports`));
     } finally {
       blocker.close();
+    }
+  });
+
+  it('exits non-zero and frees its ports when start-up fails, even with a usbmuxd that never answers', async () => {
+    // The squatted usbmuxd accepts and never answers; start-up must neither wait for it nor linger on it.
+    const usbmuxd = await new HostileUsbmuxd(join(dir, 'usbmuxd.sock'), 'silent').start();
+    const [insecure, secure] = await freePorts(2);
+    const blocker = net.createServer().listen(secure, '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const config = await writeIsolatedConfig(dir, { insecure: insecure!, secure: secure! }, {
+        plugins: { deviceTransports: ['desktop', 'ios-physical'] },
+        pluginOptions: { 'ios-physical': { usbmuxdSocket: usbmuxd.address } },
+      });
+      const result = await runCli(['start', '--config', config], { timeoutMs: 20_000 });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(`Port ${secure} on 127\\.0\\.0\\.1 is already in use`));
+      // Its other port is free again, and it left no connection to usbmuxd behind.
+      const probe = net.createServer().listen(insecure, '127.0.0.1');
+      await once(probe, 'listening');
+      probe.close();
+      await eventually(() => usbmuxd.open.size === 0, 'the usbmuxd connection to close', 2_000);
+    } finally {
+      blocker.close();
+      await usbmuxd.stop();
     }
   });
 });

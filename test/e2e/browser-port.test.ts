@@ -62,3 +62,43 @@ describe('the browser port limits', () => {
     await eventually(() => host.registry.list().filter((s) => s.query.os === 'Browser').length === 2, 'two browser clients');
   });
 });
+
+/** The browser port's Origin names a host; a prefix test would take `http://localhost:1@evil.example`. */
+describe('the browser port Origin rule', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let host: TestHost;
+
+  before(async () => {
+    ({ path: dir, cleanup } = await makeTempDir());
+    host = await startTestHost(dir, (config) => withWebSocket(config));
+  });
+  after(async () => {
+    await host.stop();
+    await cleanup();
+  });
+
+  /** 'open' or the HTTP status the upgrade was refused with. */
+  const attempt = (origin: string) =>
+    new Promise<number | 'open'>((resolve, reject) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${host.wsPorts.browser}?app=Web&device=o&os=Browser&device_id=o`, { origin });
+      socket.once('open', () => {
+        socket.terminate();
+        resolve('open');
+      });
+      socket.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        socket.terminate();
+      });
+      socket.once('error', (error) => reject(error));
+    });
+
+  it('admits js-flipper\'s forms and local pages, and refuses an Origin whose host is not exactly loopback', async () => {
+    for (const origin of ['http://localhost:1@evil.example', 'http://localhost:3000@evil.example', 'http://localhost.evil.example:3000', 'http://evil.example', 'http:localhost:3000', 'http://localhost:3000/x']) {
+      assert.equal(await attempt(origin), 401, origin);
+    }
+    for (const origin of ['localhost:', 'localhost:8333', 'http://localhost:', 'http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000']) {
+      assert.equal(await attempt(origin), 'open', origin);
+    }
+  });
+});

@@ -65,10 +65,15 @@ describe('resource limits', () => {
 
   it('closes an unauthenticated connection that declares a frame over the limit, without waiting for its bytes', async () => {
     const socket = await openRaw(host.ports.insecure);
-    const header = Buffer.alloc(3);
-    header.writeUIntBE(100 * 1024, 0, 3);
-    socket.write(Buffer.concat([header, Buffer.alloc(64)]));
+    // A well-formed SETUP whose length prefix declares 100 KiB: every other check passes it (it is the
+    // first frame, and a SETUP), so only the size guard can close it before its lifetime (1.5 s) runs out.
+    const setup = serializeFrameWithLength({ type: FRAME_TYPES.SETUP, flags: 0, streamId: 0, majorVersion: 1, minorVersion: 0, keepAlive: 10_000, lifetime: 60_000, dataMimeType: 'text/plain', metadataMimeType: 'text/plain', data: SETUP({ padding: 'x'.repeat(100 * 1024) }) } as unknown as Frame);
+    const declared = setup.readUIntBE(0, 3);
+    assert.ok(declared > 100 * 1024 && setup[3 + 4]! >> 2 === FRAME_TYPES.SETUP, 'the test sends what it claims: a SETUP header declaring an oversized frame');
+    const refusedBefore = host.container.get(ConnectionGate).refusalCounts.get(`frame of ${declared} bytes over the limit`) ?? 0;
+    socket.write(setup.subarray(0, 512));
     assert.equal(await closesWithin(socket, 1000), true);
+    assert.equal(host.container.get(ConnectionGate).refusalCounts.get(`frame of ${declared} bytes over the limit`), refusedBefore + 1, 'closed by the size guard');
   });
 
   it('lets an authenticated app send frames larger than the unauthenticated limit', async () => {

@@ -91,7 +91,7 @@ describe('the WebSocket transport', () => {
     assert.equal(code, 1011);
   });
 
-  it('applies the Origin rule on the browser port: missing and foreign are 401, localhost is accepted', async () => {
+  it('applies the Origin rule on the browser port: missing and foreign are 401, loopback hosts are accepted', async () => {
     const status = async (origin?: string) => {
       const socket = new WebSocket(`ws://127.0.0.1:${host.wsPorts.browser}?app=Web&device=browser&os=Browser&device_id=b1`, origin ? { origin } : {});
       socket.on('error', () => undefined);
@@ -104,7 +104,9 @@ describe('the WebSocket transport', () => {
     };
     assert.equal(await status(), 401);
     assert.equal(await status('http://evil.example'), 401);
-    assert.equal(await status('http://127.0.0.1:3000'), 401);
+    assert.equal(await status('http://localhost:1@evil.example'), 401);
+    // Upstream's prefix rule refuses a page on 127.0.0.1; the host is loopback all the same.
+    assert.equal(await status('http://127.0.0.1:3000'), 101);
     assert.equal(await status('http://localhost:3000'), 101);
     assert.equal(await status('localhost:'), 101);
   });

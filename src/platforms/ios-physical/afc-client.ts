@@ -1,5 +1,6 @@
 import { type Duplex } from 'node:stream';
 import { HostError } from '../../core/host-error.js';
+import { withDeadline } from './device-deadline.js';
 import { readExactly } from './socket-reader.js';
 
 const MAGIC = Buffer.from('CFA6LPAA', 'ascii');
@@ -54,6 +55,8 @@ export class AfcClient {
   constructor(
     private readonly stream: Duplex,
     private readonly what: string,
+    /** The deadline of each request: past it, the connection is closed. */
+    private readonly timeoutMs: number,
   ) {}
 
   /** File facts as AFC reports them (`st_ifmt`, `st_size`, …). */
@@ -135,7 +138,7 @@ export class AfcClient {
 
   /** One request, one reply; calls are serialised because AFC answers in order on one stream. */
   private call(operation: number, headerData: Buffer, payload: Buffer | undefined, doing: string): Promise<AfcReply> {
-    const run = async (): Promise<AfcReply> => {
+    const run = (): Promise<AfcReply> => withDeadline([this.stream], this.timeoutMs, `${this.what} (${doing})`, async () => {
       const body = payload ?? Buffer.alloc(0);
       const header = Buffer.alloc(HEADER_BYTES);
       MAGIC.copy(header, 0);
@@ -150,7 +153,7 @@ export class AfcClient {
         if (code !== AFC_ERROR.success) throw new AfcError(code, doing);
       }
       return reply;
-    };
+    });
     const result = this.queue.then(run, run);
     this.queue = result.catch(() => undefined);
     return result;

@@ -12,26 +12,27 @@ export const HOUSE_ARREST = 'com.apple.mobile.house_arrest';
  * The app's data container on a phone, as an AFC client rooted there: pair record → lockdown session
  * (TLS) → house_arrest → VendContainer. Only development-signed apps can be vended.
  */
-export async function openAppContainer(address: UsbmuxAddress, device: UsbmuxDevice, bundleId: string): Promise<AfcClient> {
-  const pair = await readPairRecord(address, device.udid);
+export async function openAppContainer(address: UsbmuxAddress, device: UsbmuxDevice, bundleId: string, timeoutMs: number): Promise<AfcClient> {
+  const pair = await readPairRecord(address, device.udid, timeoutMs);
   if (!pair) throw notPaired(device.udid);
-  const lockdown = await LockdownClient.open(address, device, pair);
+  const lockdown = await LockdownClient.open(address, device, pair, timeoutMs);
   let service: { port: number; ssl: boolean };
   try {
     service = await lockdown.startService(HOUSE_ARREST);
   } finally {
     lockdown.close();
   }
-  const connected = await connectToDevice(address, device.deviceId, service.port);
+  const connected = await connectToDevice(address, device.deviceId, service.port, timeoutMs);
   if ('refused' in connected) throw unreachable(device.udid, `house_arrest did not accept a connection (usbmux result ${connected.refused})`);
   try {
-    const stream = service.ssl ? await upgradeToTls(connected.socket, pair) : connected.socket;
-    const plist = new PlistStream(stream, `house_arrest on ${device.udid}`);
+    const what = `house_arrest on ${device.udid}`;
+    const stream = service.ssl ? await upgradeToTls(connected.socket, pair, timeoutMs, what) : connected.socket;
+    const plist = new PlistStream(stream, what, timeoutMs);
     const reply = await plist.request({ Command: 'VendContainer', Identifier: bundleId });
     if (reply.Error === 'InstallationLookupFailed') throw notDevelopmentSigned(device.udid, bundleId);
     if (typeof reply.Error === 'string') throw unreachable(device.udid, `house_arrest refused the container of ${bundleId}: ${reply.Error}`);
     if (reply.Status !== 'Complete') throw unreachable(device.udid, `house_arrest answered VendContainer with ${JSON.stringify(reply.Status)}`);
-    return new AfcClient(stream, `AFC on ${device.udid}`);
+    return new AfcClient(stream, `AFC on ${device.udid}`, timeoutMs);
   } catch (error) {
     connected.socket.destroy();
     throw error;
@@ -46,13 +47,13 @@ export interface DeviceProbe {
 }
 
 /** What a phone looks like to this computer right now: paired, locked, its name and iOS version. */
-export async function probeDevice(address: UsbmuxAddress, device: UsbmuxDevice): Promise<DeviceProbe> {
+export async function probeDevice(address: UsbmuxAddress, device: UsbmuxDevice, timeoutMs: number): Promise<DeviceProbe> {
   const details: Record<string, string> = { connection: device.connectionType };
   let name: string | undefined;
   try {
-    const pair = await readPairRecord(address, device.udid);
+    const pair = await readPairRecord(address, device.udid, timeoutMs);
     if (!pair) throw notPaired(device.udid);
-    const lockdown = await LockdownClient.open(address, device, pair);
+    const lockdown = await LockdownClient.open(address, device, pair, timeoutMs);
     try {
       const value = await lockdown.getValue('DeviceName');
       if (typeof value === 'string') name = value;

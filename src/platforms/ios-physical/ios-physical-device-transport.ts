@@ -12,7 +12,7 @@ import { isDeviceContainerPath, sonarFolderOf } from './device-paths.js';
 import { IosDeviceError } from './ios-device-error.js';
 import { IosPhysicalDevices } from './ios-physical-devices.js';
 import { type UsbmuxDevice, listUsbDevices } from './usbmux-client.js';
-import { IOS_PHYSICAL_ID, type UsbmuxAddress, describeUsbmuxAddress, usbmuxAddress } from './usbmux-address.js';
+import { IOS_PHYSICAL_ID, type UsbmuxAddress, describeUsbmuxAddress, requestTimeoutMs, usbmuxAddress } from './usbmux-address.js';
 
 export { IOS_PHYSICAL_ID, isDeviceContainerPath };
 
@@ -57,7 +57,7 @@ export class IosPhysicalDeviceTransport implements DeviceTransport {
   async locate(request: ExchangeRequest): Promise<DeviceTarget> {
     const folder = sonarFolderOf(request.destination);
     const address = usbmuxAddress(this.config);
-    const devices = await listUsbDevices(address);
+    const devices = await listUsbDevices(address, requestTimeoutMs(this.config));
     if (devices.length === 0) {
       throw new HostError(
         'device-not-found',
@@ -81,7 +81,7 @@ export class IosPhysicalDeviceTransport implements DeviceTransport {
   async deploy(request: ExchangeRequest, target: DeviceTarget, files: readonly DeviceFile[]): Promise<void> {
     const { udid, folder } = target.detail as PhoneTarget;
     const address = usbmuxAddress(this.config);
-    const device = (await listUsbDevices(address)).find((d) => d.udid === udid);
+    const device = (await listUsbDevices(address, requestTimeoutMs(this.config))).find((d) => d.udid === udid);
     if (!device) throw new HostError('device-unavailable', `The iPhone or iPad ${udid} was unplugged while its certificates were being made; nothing was written. Plug it in again and let the app retry.`);
     await this.withContainer(address, device, request.csr.appId, async (afc) => {
       // The app may have been reinstalled (and its folder emptied) since locate: prove it again.
@@ -106,10 +106,10 @@ export class IosPhysicalDeviceTransport implements DeviceTransport {
 
   async listDevices(): Promise<DeviceSummary[]> {
     const address = usbmuxAddress(this.config);
-    const devices = await listUsbDevices(address);
+    const devices = await listUsbDevices(address, requestTimeoutMs(this.config));
     return Promise.all(
       devices.map(async (device): Promise<DeviceSummary> => {
-        const probe = await probeDevice(address, device);
+        const probe = await probeDevice(address, device, requestTimeoutMs(this.config));
         const apps = [...(this.exchanged.get(device.udid) ?? [])].sort();
         const forwarding = this.devices?.forwardingOf(device.udid);
         return {
@@ -136,13 +136,13 @@ export class IosPhysicalDeviceTransport implements DeviceTransport {
     let devices: UsbmuxDevice[];
     try {
       address = usbmuxAddress(this.config);
-      devices = await listUsbDevices(address);
+      devices = await listUsbDevices(address, requestTimeoutMs(this.config));
     } catch (error) {
       return [{ name: 'iOS devices (usbmuxd)', status: 'warn', detail: describeError(error), fix: 'needed only for apps on physical iPhones and iPads: start usbmuxd (see the message), or ignore this line' }];
     }
     const checks: HealthCheck[] = [{ name: 'iOS devices (usbmuxd)', status: 'ok', detail: `usbmuxd at ${describeUsbmuxAddress(address)}: ${devices.length} attached over USB` }];
     for (const device of devices) {
-      const probe = await probeDevice(address, device);
+      const probe = await probeDevice(address, device, requestTimeoutMs(this.config));
       checks.push(
         probe.state === 'ready'
           ? { name: `iOS device ${device.udid}`, status: 'ok', detail: `${probe.name ?? 'paired'}${probe.details.iOS ? `, iOS ${probe.details.iOS}` : ''}: paired and unlocked` }
@@ -154,7 +154,7 @@ export class IosPhysicalDeviceTransport implements DeviceTransport {
 
   /** Opens the app's container on a device, runs `work`, and always closes the AFC connection. */
   private async withContainer<T>(address: UsbmuxAddress, device: UsbmuxDevice, bundleId: string, work: (afc: AfcClient) => Promise<T>): Promise<T> {
-    const afc = await openAppContainer(address, device, bundleId);
+    const afc = await openAppContainer(address, device, bundleId, requestTimeoutMs(this.config));
     try {
       return await work(afc);
     } finally {

@@ -7,9 +7,11 @@ import { type HostService } from '../../core/host-service.js';
 import { Logger } from '../../core/logger.js';
 import { type ForwardedPort, PortForwarder } from './port-forwarder.js';
 import { type UsbmuxDevice, type UsbmuxConnection, listen } from './usbmux-client.js';
-import { IOS_PHYSICAL_ID, describeUsbmuxAddress, iosPhysicalOptions, usbmuxAddress } from './usbmux-address.js';
+import { IOS_PHYSICAL_ID, describeUsbmuxAddress, iosPhysicalOptions, requestTimeoutMs, usbmuxAddress } from './usbmux-address.js';
 
 const MAX_BACKOFF_MS = 10_000;
+/** More attached devices than any desk holds: a usbmuxd announcing more is not believed (each would get a forwarder). */
+const MAX_ATTACHED = 64;
 
 /** FlipperKit's channel ports on the phone, and which of the host's ports each one carries. */
 export function forwardedPorts(config: HostConfig): ForwardedPort[] {
@@ -34,7 +36,8 @@ export function localHostAddress(config: HostConfig): string {
  * Follows iPhones and iPads attaching and detaching (usbmux Listen) for as long as the host runs and
  * runs a Peertalk port forwarder for each one attached over USB, stopped when it detaches. Survives
  * usbmuxd restarts (retry with backoff, one log line per outage); when usbmuxd is not there, physical
- * iOS support is idle and says why once.
+ * iOS support is idle and says why once. Following starts in the background: start-up never waits for
+ * usbmuxd, which any local user may impersonate (a TCP USBMUXD_SOCKET_ADDRESS) and which may never answer.
  */
 @injectable()
 export class IosPhysicalDevices implements HostService {
@@ -42,6 +45,7 @@ export class IosPhysicalDevices implements HostService {
   readonly phase = 'platforms' as const;
   private readonly log: Logger;
   private readonly attached = new Map<number, { device: UsbmuxDevice; forwarder?: PortForwarder }>();
+  private warnedFull = false;
 
   constructor(
     @inject(HostConfig) private readonly config: HostConfig,
@@ -59,6 +63,7 @@ export class IosPhysicalDevices implements HostService {
 
   async start(): Promise<Disposable> {
     const address = usbmuxAddress(this.config);
+    const timeoutMs = requestTimeoutMs(this.config);
     const forward = iosPhysicalOptions(this.config).forwardPorts !== false;
     let stopped = false;
     let connection: UsbmuxConnection | undefined;
@@ -66,13 +71,14 @@ export class IosPhysicalDevices implements HostService {
     let backoff = 500;
     let outage = false;
     let everReached = false;
+    const stopping = new AbortController();
 
     const follow = async () => {
       retry = undefined;
       if (stopped) return;
       let closed: Promise<void>;
       try {
-        ({ connection, closed } = await listen(address, { onAttached: (d) => this.attach(d, forward), onDetached: (id) => this.detach(id, 'detached') }));
+        ({ connection, closed } = await listen(address, { onAttached: (d) => this.attach(d, forward, timeoutMs), onDetached: (id) => void this.detach(id, 'detached') }, timeoutMs, stopping.signal));
       } catch (error) {
         lost(describeError(error));
         return;
@@ -84,8 +90,11 @@ export class IosPhysicalDevices implements HostService {
       if (outage) this.log.info('usbmuxd is reachable again');
       outage = false;
       everReached = true;
-      backoff = 500;
+      const since = performance.now();
       void closed.then(() => {
+        // Only a connection that lasted resets the backoff: one that a usbmuxd drops at once (or that
+        // sonarhost drops for its junk) is retried ever more slowly.
+        if (performance.now() - since > MAX_BACKOFF_MS) backoff = 500;
         if (!stopped) lost('usbmuxd closed the connection');
       });
     };
@@ -103,18 +112,24 @@ export class IosPhysicalDevices implements HostService {
       retry.unref();
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     };
-    await follow();
+    void follow();
     return toDisposable(async () => {
       stopped = true;
+      stopping.abort();
       clearTimeout(retry);
       connection?.close();
       await Promise.all([...this.attached.keys()].map((id) => this.detach(id, 'host stopping')));
     });
   }
 
-  private attach(device: UsbmuxDevice, forward: boolean): void {
+  private attach(device: UsbmuxDevice, forward: boolean, timeoutMs: number): void {
     if (device.connectionType !== 'USB' || this.attached.has(device.deviceId)) return;
-    const forwarder = forward ? new PortForwarder(usbmuxAddress(this.config), device, forwardedPorts(this.config), localHostAddress(this.config), this.log) : undefined;
+    if (this.attached.size >= MAX_ATTACHED) {
+      if (!this.warnedFull) this.log.warn(`usbmuxd reports more than ${MAX_ATTACHED} attached devices; the others are ignored`, { deviceId: device.udid });
+      this.warnedFull = true;
+      return;
+    }
+    const forwarder = forward ? new PortForwarder(usbmuxAddress(this.config), device, forwardedPorts(this.config), localHostAddress(this.config), this.log, timeoutMs) : undefined;
     this.attached.set(device.deviceId, { device, forwarder });
     forwarder?.start();
     this.log.info('iOS device attached', { deviceId: device.udid, forwarding: forwarder?.describe() });

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { type Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { describeError } from '../../core/host-error.js';
+import { withDeadline } from './device-deadline.js';
 import { locked, pairingRejected, unreachable } from './ios-device-error.js';
 import { PlistStream } from './plist-stream.js';
 import { type PairRecord, type UsbmuxDevice, connectToDevice } from './usbmux-client.js';
@@ -16,7 +17,7 @@ const LABEL = 'sonarhost';
  * (libimobiledevice and appium do not either; the channel is the USB cable through usbmuxd). The pair
  * records Apple's tools create may carry SHA-1 signatures, which OpenSSL 3 refuses at its default level.
  */
-export async function upgradeToTls(socket: Duplex, pair: PairRecord): Promise<tls.TLSSocket> {
+export async function upgradeToTls(socket: Duplex, pair: PairRecord, timeoutMs: number, what: string): Promise<tls.TLSSocket> {
   const secure = tls.connect({
     socket,
     cert: pair.hostCertificate,
@@ -26,10 +27,15 @@ export async function upgradeToTls(socket: Duplex, pair: PairRecord): Promise<tl
     ciphers: 'DEFAULT:@SECLEVEL=0',
   });
   secure.on('error', () => undefined); // surfaced by the reads that meet it
+  // Whoever closes the TLS stream closes the device socket below it too.
+  secure.once('close', () => socket.destroy());
   try {
-    await Promise.race([once(secure, 'secureConnect'), once(secure, 'close').then(() => Promise.reject(new Error('the device closed the connection during the TLS handshake')))]);
+    await withDeadline([secure, socket], timeoutMs, `${what} (TLS handshake)`, () =>
+      Promise.race([once(secure, 'secureConnect'), once(secure, 'close').then(() => Promise.reject(new Error('the device closed the connection during the TLS handshake')))]),
+    );
   } catch (error) {
     secure.destroy();
+    socket.destroy();
     throw error;
   }
   return secure;
@@ -43,10 +49,11 @@ export class LockdownClient {
   ) {}
 
   /** Connects to lockdownd through usbmux, checks it is lockdownd, and starts a session with the pair record. */
-  static async open(address: UsbmuxAddress, device: UsbmuxDevice, pair: PairRecord): Promise<LockdownClient> {
-    const connected = await connectToDevice(address, device.deviceId, LOCKDOWN_PORT);
+  static async open(address: UsbmuxAddress, device: UsbmuxDevice, pair: PairRecord, timeoutMs: number): Promise<LockdownClient> {
+    const connected = await connectToDevice(address, device.deviceId, LOCKDOWN_PORT, timeoutMs);
     if ('refused' in connected) throw unreachable(device.udid, `usbmuxd could not connect to its lockdown service (result ${connected.refused})`);
-    const plist = new PlistStream(connected.socket, `lockdownd on ${device.udid}`);
+    const what = `lockdownd on ${device.udid}`;
+    const plist = new PlistStream(connected.socket, what, timeoutMs);
     try {
       const type = await plist.request({ Label: LABEL, Request: 'QueryType' });
       if (type.Type !== 'com.apple.mobile.lockdown') throw unreachable(device.udid, `port ${LOCKDOWN_PORT} answered as ${String(type.Type)}, not lockdownd`);
@@ -54,7 +61,7 @@ export class LockdownClient {
       if (typeof session.Error === 'string') throw sessionError(device.udid, session.Error);
       if (session.EnableSessionSSL === true) {
         try {
-          plist.stream = await upgradeToTls(connected.socket, pair);
+          plist.stream = await upgradeToTls(connected.socket, pair, timeoutMs, what);
           // With TLS 1.3 the phone judges our certificate after the client's handshake is done: a
           // first request shows whether it let us in.
           await plist.request({ Label: LABEL, Request: 'GetValue', Key: 'ProductVersion' });
@@ -64,7 +71,7 @@ export class LockdownClient {
       }
       return new LockdownClient(plist, device.udid);
     } catch (error) {
-      connected.socket.destroy();
+      plist.close();
       throw error;
     }
   }
@@ -87,7 +94,7 @@ export class LockdownClient {
   }
 
   close(): void {
-    this.plist.stream.destroy();
+    this.plist.close();
   }
 }
 

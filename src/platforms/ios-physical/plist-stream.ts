@@ -1,5 +1,6 @@
 import { type Duplex } from 'node:stream';
 import { HostError } from '../../core/host-error.js';
+import { withDeadline } from './device-deadline.js';
 import { type PlistDict, decodePlist, encodePlist } from './plist-codec.js';
 import { readExactly } from './socket-reader.js';
 
@@ -8,10 +9,17 @@ const MAX_PLIST_BYTES = 1024 * 1024;
 
 /** lockdownd's and house_arrest's framing: a 4-byte big-endian length, then a plist. */
 export class PlistStream {
+  /** The device socket the stream started on; `stream` may become TLS over it. */
+  private readonly root: Duplex;
+
   constructor(
     public stream: Duplex,
     private readonly what: string,
-  ) {}
+    /** The deadline of each request: past it, the connection is closed. */
+    private readonly timeoutMs: number,
+  ) {
+    this.root = stream;
+  }
 
   send(message: PlistDict): void {
     const body = encodePlist(message);
@@ -30,7 +38,16 @@ export class PlistStream {
   }
 
   async request(message: PlistDict): Promise<PlistDict> {
-    this.send(message);
-    return this.receive();
+    const doing = typeof message.Request === 'string' ? message.Request : String(message.Command);
+    return withDeadline([this.stream, this.root], this.timeoutMs, `${this.what} (${doing})`, async () => {
+      this.send(message);
+      return this.receive();
+    });
+  }
+
+  /** Closes the stream and the device socket below it. */
+  close(): void {
+    this.stream.destroy();
+    this.root.destroy();
   }
 }

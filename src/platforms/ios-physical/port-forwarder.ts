@@ -2,7 +2,7 @@ import { type Logger } from '../../core/logger.js';
 import { describeError } from '../../core/host-error.js';
 import { PeertalkChannel } from './peertalk-channel.js';
 import { type UsbmuxDevice, connectToDevice } from './usbmux-client.js';
-import { type UsbmuxAddress } from './usbmux-address.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, type UsbmuxAddress } from './usbmux-address.js';
 
 /** A FlipperKit channel port on the phone and the host port its pipes lead to. */
 export interface ForwardedPort {
@@ -32,6 +32,8 @@ export class PortForwarder {
     private readonly ports: readonly ForwardedPort[],
     private readonly hostAddress: string,
     private readonly log: Logger,
+    /** The deadline of each usbmux Connect. */
+    private readonly timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   ) {}
 
   start(): void {
@@ -55,7 +57,7 @@ export class PortForwarder {
     let lastProblem: string | undefined;
     while (!this.stopped) {
       try {
-        const result = await connectToDevice(this.address, this.device.deviceId, port.devicePort);
+        const result = await connectToDevice(this.address, this.device.deviceId, port.devicePort, this.timeoutMs);
         if ('socket' in result) {
           if (this.stopped) {
             result.socket.destroy();

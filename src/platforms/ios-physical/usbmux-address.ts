@@ -13,10 +13,25 @@ export interface IosPhysicalOptions {
   usbmuxdSocket?: string;
   /** Run the Peertalk port forwarder for attached devices (default true). */
   forwardPorts?: boolean;
+  /** How long one request to usbmuxd or a device (lockdown, house_arrest, AFC) may take (default 5000 ms). */
+  requestTimeoutMs?: number;
 }
+
+/** usbmuxd and lockdownd answer in milliseconds; seconds mean something is wrong (or hostile). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
 export function iosPhysicalOptions(config: HostConfig): IosPhysicalOptions {
   return (config.pluginOptions[IOS_PHYSICAL_ID] ?? {}) as IosPhysicalOptions;
+}
+
+/** The deadline of each request to usbmuxd or a device, from `pluginOptions["ios-physical"].requestTimeoutMs`. */
+export function requestTimeoutMs(config: HostConfig): number {
+  const value = iosPhysicalOptions(config).requestTimeoutMs;
+  if (value === undefined) return DEFAULT_REQUEST_TIMEOUT_MS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new HostError('config-invalid', `pluginOptions["${IOS_PHYSICAL_ID}"].requestTimeoutMs must be a positive whole number of milliseconds; got ${JSON.stringify(value)}.`);
+  }
+  return value;
 }
 
 /**

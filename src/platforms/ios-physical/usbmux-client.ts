@@ -2,14 +2,21 @@ import * as net from 'node:net';
 import { type Duplex } from 'node:stream';
 import { HostError } from '../../core/host-error.js';
 import { type PlistDict, bytesField, decodePlist, encodePlist } from './plist-codec.js';
+import { withDeadline } from './device-deadline.js';
 import { readExactly } from './socket-reader.js';
-import { type UsbmuxAddress, describeUsbmuxAddress } from './usbmux-address.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, type UsbmuxAddress, describeUsbmuxAddress } from './usbmux-address.js';
 
 const HEADER_BYTES = 16;
 const PLIST_VERSION = 1;
 const PLIST_MESSAGE = 8;
 /** usbmuxd's own replies are small; a device list of a few dozen phones stays far below this. */
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * Replies carrying another request's tag that one request tolerates before it closes the connection.
+ * Each connection carries one request at a time, so a real usbmuxd sends none; a peer that floods them
+ * would otherwise keep the request reading (and the host decoding) forever.
+ */
+export const MAX_UNRELATED_REPLIES = 16;
 const CLIENT = { ClientVersionString: 'sonarhost', ProgName: 'sonarhost', kLibUSBMuxVersion: 3 };
 /** usbmuxd's result codes. */
 export const USBMUX_RESULT = { ok: 0, badCommand: 1, badDevice: 2, connectionRefused: 3, badVersion: 6 } as const;
@@ -41,32 +48,48 @@ export class UsbmuxConnection {
   private constructor(
     readonly socket: net.Socket,
     private readonly address: UsbmuxAddress,
+    /** The deadline of each request (and of connecting). */
+    readonly timeoutMs: number,
   ) {}
 
-  static async open(address: UsbmuxAddress): Promise<UsbmuxConnection> {
+  static async open(address: UsbmuxAddress, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<UsbmuxConnection> {
     const socket = 'path' in address ? net.connect(address.path) : net.connect(address.port, address.host);
     socket.pause();
+    let timer: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', resolve);
         socket.once('error', reject);
+        timer = setTimeout(() => reject(Object.assign(new Error(`connecting took longer than ${timeoutMs} ms`), { code: 'ETIMEDOUT' })), timeoutMs);
       });
     } catch (error) {
       socket.destroy();
       throw usbmuxdUnreachable(address, error);
+    } finally {
+      clearTimeout(timer);
     }
     socket.on('error', () => undefined); // surfaced by the reads and writes that meet it
-    return new UsbmuxConnection(socket, address);
+    return new UsbmuxConnection(socket, address, timeoutMs);
   }
 
-  /** Sends a request and waits for the reply that carries its tag. */
+  /**
+   * Sends a request and waits for the reply that carries its tag, within the deadline; more than
+   * MAX_UNRELATED_REPLIES replies with other tags close the connection.
+   */
   async request(message: PlistDict): Promise<PlistDict> {
     const tag = ++this.tag;
-    this.send(message, tag);
-    for (;;) {
-      const { tag: replyTag, body } = await this.receive();
-      if (replyTag === tag) return body;
-    }
+    const what = `usbmuxd at ${describeUsbmuxAddress(this.address)}`;
+    return withDeadline([this.socket], this.timeoutMs, `${what} (${String(message.MessageType)})`, async () => {
+      this.send(message, tag);
+      for (let unrelated = 0; ; unrelated++) {
+        const { tag: replyTag, body } = await this.receive();
+        if (replyTag === tag) return body;
+        if (unrelated >= MAX_UNRELATED_REPLIES) {
+          this.close();
+          throw new HostError('protocol-invalid', `${what} sent more than ${MAX_UNRELATED_REPLIES} replies to requests never made (tags other than ${tag}); sonarhost closed the connection.`);
+        }
+      }
+    });
   }
 
   /** Reads the next message (Listen's Attached/Detached arrive untagged). */
@@ -99,8 +122,8 @@ export class UsbmuxConnection {
 }
 
 /** The USB-attached devices (Wi-Fi entries are left out: the forwarder and house_arrest use USB). */
-export async function listUsbDevices(address: UsbmuxAddress): Promise<UsbmuxDevice[]> {
-  const connection = await UsbmuxConnection.open(address);
+export async function listUsbDevices(address: UsbmuxAddress, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<UsbmuxDevice[]> {
+  const connection = await UsbmuxConnection.open(address, timeoutMs);
   try {
     const reply = await connection.request({ MessageType: 'ListDevices' });
     const list = Array.isArray(reply.DeviceList) ? (reply.DeviceList as unknown[]) : [];
@@ -111,8 +134,8 @@ export async function listUsbDevices(address: UsbmuxAddress): Promise<UsbmuxDevi
 }
 
 /** The pair record usbmuxd keeps for a UDID, or undefined when this computer is not paired with it. */
-export async function readPairRecord(address: UsbmuxAddress, udid: string): Promise<PairRecord | undefined> {
-  const connection = await UsbmuxConnection.open(address);
+export async function readPairRecord(address: UsbmuxAddress, udid: string, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<PairRecord | undefined> {
+  const connection = await UsbmuxConnection.open(address, timeoutMs);
   try {
     const reply = await connection.request({ MessageType: 'ReadPairRecord', PairRecordID: udid });
     const data = bytesField(reply, 'PairRecordData');
@@ -134,8 +157,8 @@ export async function readPairRecord(address: UsbmuxAddress, udid: string): Prom
 }
 
 /** usbmux Connect: on success the usbmuxd socket becomes a byte pipe to `port` on the device. */
-export async function connectToDevice(address: UsbmuxAddress, deviceId: number, port: number): Promise<UsbmuxConnectResult> {
-  const connection = await UsbmuxConnection.open(address);
+export async function connectToDevice(address: UsbmuxAddress, deviceId: number, port: number, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<UsbmuxConnectResult> {
+  const connection = await UsbmuxConnection.open(address, timeoutMs);
   try {
     // usbmuxd wants the port in network byte order inside the plist integer.
     const reply = await connection.request({ MessageType: 'Connect', DeviceID: deviceId, PortNumber: htons(port) });
@@ -158,10 +181,21 @@ export interface UsbmuxListener {
 
 /**
  * usbmux Listen: reports attach and detach until the returned connection closes. Resolves once usbmuxd
- * accepted the subscription; `closed` settles when the connection ends (usbmuxd restarted or stopped).
+ * accepted the subscription (within the deadline); `closed` settles when the connection ends (usbmuxd
+ * restarted or stopped, or it sent more than MAX_UNRELATED_REPLIES messages that are not device news).
  */
-export async function listen(address: UsbmuxAddress, listener: UsbmuxListener): Promise<{ connection: UsbmuxConnection; closed: Promise<void> }> {
-  const connection = await UsbmuxConnection.open(address);
+export async function listen(
+  address: UsbmuxAddress,
+  listener: UsbmuxListener,
+  timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  signal?: AbortSignal,
+): Promise<{ connection: UsbmuxConnection; closed: Promise<void> }> {
+  const connection = await UsbmuxConnection.open(address, timeoutMs);
+  // Stopping the host must not wait for a usbmuxd that is slow to accept the subscription.
+  const abort = () => connection.close();
+  signal?.addEventListener('abort', abort, { once: true });
+  connection.socket.once('close', () => signal?.removeEventListener('abort', abort));
+  if (signal?.aborted) connection.close();
   try {
     const reply = await connection.request({ MessageType: 'Listen' });
     if (reply.Number !== USBMUX_RESULT.ok) throw new HostError('device-unavailable', `usbmuxd refused to report devices (result ${String(reply.Number)}).`);
@@ -170,18 +204,26 @@ export async function listen(address: UsbmuxAddress, listener: UsbmuxListener): 
     throw error;
   }
   const closed = (async () => {
+    let unrelated = 0;
     for (;;) {
+      let tag: number;
       let body: PlistDict;
       try {
-        ({ body } = await connection.receive());
+        ({ tag, body } = await connection.receive());
       } catch {
         return;
       }
-      if (body.MessageType === 'Attached') {
+      if (tag === 0 && body.MessageType === 'Attached') {
         const device = deviceOf(body);
         if (device) listener.onAttached(device);
-      } else if (body.MessageType === 'Detached' && typeof body.DeviceID === 'number') {
+      } else if (tag === 0 && body.MessageType === 'Detached' && typeof body.DeviceID === 'number') {
         listener.onDetached(body.DeviceID);
+      } else if (tag !== 0 || body.MessageType !== 'Paired') {
+        // Replies to nothing: a real usbmuxd sends none on a Listen connection (Paired is news too).
+        if (++unrelated > MAX_UNRELATED_REPLIES) {
+          connection.close();
+          return;
+        }
       }
     }
   })();

@@ -10,6 +10,7 @@ import { type Disposable, DisposableCollection, toDisposable } from '../../core/
 import { EventFeed } from '../../core/event-feed.js';
 import { HostConfig } from '../../core/host-config.js';
 import { describeError } from '../../core/host-error.js';
+import { MAX_JSON_DEPTH, jsonTooDeep } from '../../core/json-depth.js';
 import { HostEvents } from '../../core/host-events.js';
 import { type HostEndpoint, type HostService } from '../../core/host-service.js';
 import { listen } from '../../core/listen.js';
@@ -179,8 +180,11 @@ function decodeClientRef(segment: string): string {
   }
 }
 
+/** Every answer refuses to be framed: no other page may overlay the dashboard (clickjacking). */
+const NO_FRAMING = { 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" };
+
 function send(res: http.ServerResponse, status: number, body: string, type: string): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...NO_FRAMING });
   res.end(body);
 }
 
@@ -196,11 +200,13 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
     if (size > MAX_BODY) throw new ApiProblem('body-too-large', `the body is larger than ${MAX_BODY} bytes`);
     chunks.push(chunk as Buffer);
   }
+  let value: unknown;
   try {
-    const value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // reported below
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch (error) {
+    throw new ApiProblem('bad-request', `the body is not valid JSON (${describeError(error)}); send a JSON object`);
   }
-  throw new ApiProblem('bad-request', 'the body must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ApiProblem('bad-request', 'the body must be a JSON object');
+  if (jsonTooDeep(value)) throw new ApiProblem('bad-request', `the body nests deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`);
+  return value as Record<string, unknown>;
 }

@@ -6,6 +6,7 @@ import { type ClientRegistry, clientInfo } from '../../core/client-registry.js';
 import { type Disposable } from '../../core/disposable.js';
 import { describeError } from '../../core/host-error.js';
 import { type HostEventFilter, hostEventMatcher } from '../../core/host-event-filter.js';
+import { MAX_JSON_DEPTH, jsonTooDeep } from '../../core/json-depth.js';
 import { type Logger } from '../../core/logger.js';
 import { type EventFeed, type FedEvent } from '../../core/event-feed.js';
 import { ApiProblem } from './api-problem.js';
@@ -163,6 +164,7 @@ function parseRequest(data: WebSocket.RawData, isBinary: boolean): Request {
     throw new ApiProblem('bad-request', 'a message must be a JSON object');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ApiProblem('bad-request', 'a message must be a JSON object');
+  if (jsonTooDeep(value)) throw new ApiProblem('bad-request', `a message may nest at most ${MAX_JSON_DEPTH} levels of arrays and objects`);
   const id = (value as { id?: unknown }).id;
   if (typeof id !== 'string' && typeof id !== 'number') throw new ApiProblem('bad-request', 'every message needs an "id" (string or number) that its answer will carry');
   return value as Request;

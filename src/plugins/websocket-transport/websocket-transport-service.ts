@@ -26,8 +26,33 @@ type Listener = 'insecure' | 'secure' | 'browser';
 /** Close codes as upstream uses them. */
 const INTERNAL_ERROR = 1011;
 const TRY_AGAIN_LATER = 1013;
-/** js-flipper in Node must send one of these Origin prefixes (docs/protocol-websocket.md, "Browser port"). */
-const BROWSER_ORIGINS = ['localhost:', 'http://localhost:'];
+/**
+ * The hosts a browser-port Origin may name. js-flipper in Node sends `localhost:` or `http://localhost:<port>`
+ * (docs/protocol-websocket.md, "Browser port"); a page on this machine sends its own origin.
+ */
+const LOOPBACK_ORIGIN_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * Whether an Origin names this machine. It is parsed, not prefix-matched: `http://localhost:1@evil.example`
+ * starts like a local origin but names evil.example. The scheme-less `localhost:<port>` that js-flipper's
+ * README suggests is not a URL with a host, so it is matched whole.
+ */
+export function isLoopbackOrigin(origin: string | undefined): boolean {
+  if (typeof origin !== 'string') return false;
+  if (/^localhost:\d{0,5}$/.test(origin)) return true;
+  // Only the shape an Origin has (scheme://host[:port]); the URL parser would also forgive `http:localhost`.
+  if (!/^https?:\/\/[^/?#@\\\s]+\/?$/i.test(origin)) return false;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  // The host as written, too: the parser would turn 0x7f.1 or 2130706433 into 127.0.0.1.
+  const written = origin.slice(origin.indexOf('//') + 2).replace(/(:\d*)?\/?$/, '').toLowerCase();
+  const bare = url.username === '' && url.password === '' && url.pathname === '/' && url.search === '' && url.hash === '';
+  return bare && written === url.hostname && LOOPBACK_ORIGIN_HOSTS.includes(url.hostname);
+}
 
 /**
  * The WebSocket transport (docs/protocol-websocket.md): plain WebSocket for the certificate exchange
@@ -146,8 +171,8 @@ export class WebSocketTransportService implements HostService {
   }
 
   private originAllowed(origin: string | undefined): boolean {
-    const allowed = typeof origin === 'string' && BROWSER_ORIGINS.some((prefix) => origin.startsWith(prefix));
-    if (!allowed) this.log.info('refused a browser-port connection: its Origin must start with "localhost:" or "http://localhost:"', { origin: origin ?? '(none)' });
+    const allowed = isLoopbackOrigin(origin);
+    if (!allowed) this.log.info('refused a browser-port connection: its Origin must name localhost, 127.0.0.1 or [::1] (such as "http://localhost:3000" or "localhost:")', { origin: origin ?? '(none)' });
     return allowed;
   }
 

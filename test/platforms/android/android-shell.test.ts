@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HostError } from '../../../src/core/host-error.js';
-import { checkAppFolder, classifyOutput, isAppUid, parseProbe, probeCommand, writeFilesCommand } from '../../../src/platforms/android/android-shell.js';
+import { checkAppFolder, checkAppId, classifyOutput, isAppUid, parseProbe, probeCommand, writeFilesCommand } from '../../../src/platforms/android/android-shell.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\nAbC+/=\n-----END CERTIFICATE-----\n';
 const DEST = '/data/user/0/com.example.app/files/sonar/';
@@ -45,6 +45,8 @@ describe('android shell commands', () => {
   const hostileAppIds = ["com.app'", 'com.app;reboot', 'com.app$(id)', 'com.app`id`', 'com.app\nid', 'com app', ''];
   for (const appId of hostileAppIds) {
     it(`refuses the app id ${JSON.stringify(appId)} before building any command`, () => {
+      // The app id check itself: the destination check behind it would refuse these too, and hide its loss.
+      assert.throws(() => checkAppId(appId), /only letters, digits, '_', '\.' and '-' may reach the device shell/);
       assert.throws(() => probeCommand(appId, DEST, MARKER), (e: unknown) => HostError.is(e, 'destination-refused'));
     });
   }

@@ -100,3 +100,39 @@ describe('desktop transport: hostile app.csr files', { skip: process.platform ==
     assert.deepEqual(await readdir(elsewhere), []);
   });
 });
+
+/** The proof of ownership: certificates go only into a folder whose app.csr equals the CSR that was sent. */
+describe('desktop transport: app.csr must equal the CSR', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let host: TestHost;
+
+  before(async () => {
+    ({ path: dir, cleanup } = await makeTempDir());
+    host = await startTestHost(dir);
+  });
+  after(async () => {
+    await host?.stop();
+    await cleanup();
+  });
+
+  it('refuses a folder whose app.csr is another CSR (another app, or another run), and writes nothing there', async () => {
+    const victim = join(dir, 'victim', 'sonar');
+    await mkdir(victim, { recursive: true });
+    await writeFile(join(victim, 'app.csr'), await createCsr('com.example.victim', await generateRsaKeyPair()));
+    const attackerCsr = await createCsr('com.example.victim', await generateRsaKeyPair());
+    const transport = host.container.get(DesktopDeviceTransport);
+    await assert.rejects(transport.locate({ query: { os: 'Linux' } as never, csr: await parseCsr(attackerCsr), destination: `${victim}/` }), /app\.csr in .* differs from the CSR that was sent/);
+    await assert.rejects(rawExchange(host.ports.insecure, SETUP({ app: 'Attacker' }), request(attackerCsr, `${victim}/`)), /differs from the CSR that was sent/);
+    assert.deepEqual(await readdir(victim), ['app.csr']);
+  });
+
+  it('accepts the same CSR written with CRLF line ends', async () => {
+    const folder = join(dir, 'crlf', 'sonar');
+    await mkdir(folder, { recursive: true });
+    const pem = await createCsr('com.example.crlf', await generateRsaKeyPair());
+    await writeFile(join(folder, 'app.csr'), pem.replace(/\n/g, '\r\n'));
+    const target = await host.container.get(DesktopDeviceTransport).locate({ query: { os: 'Linux' } as never, csr: await parseCsr(pem), destination: `${folder}/` });
+    assert.equal(typeof target.deviceId, 'string');
+  });
+});

@@ -118,6 +118,35 @@ describe('the HTTP API at its edges', () => {
     assert.deepEqual((await Promise.all(waiting)).map((r) => r.status), [504, 504, 504]);
   });
 
+  it('forbids framing on the dashboard and on every API answer (X-Frame-Options, CSP frame-ancestors)', async () => {
+    for (const [path, headers] of [['/', {}], ['/index.html', {}], ['/api/health', auth()], ['/api/nope', auth()]] as const) {
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+        const req = http.get({ host: '127.0.0.1', port: host.apiPort!, path, headers }, resolve);
+        req.on('error', reject);
+      });
+      res.resume();
+      assert.equal(res.headers['x-frame-options'], 'DENY', path);
+      assert.equal(res.headers['content-security-policy'], "frame-ancestors 'none'", path);
+    }
+  });
+
+  it('answers 400 with a message for malformed JSON and for JSON nested too deeply, not a 500', async () => {
+    const path = callPath();
+    const malformed = await request(host.apiPort!, path, { method: 'POST', headers: auth(), body: '{"method": "getPlugins",' });
+    assert.equal(malformed.status, 400);
+    assert.match(String(malformed.json().error), /not valid JSON/);
+    // Parsing copes with this depth; sending it on to the app (JSON.stringify recurses) would overflow the stack.
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const reply = await request(host.apiPort!, path, { method: 'POST', headers: auth(), body: `{"method":"execute","params":{"api":"demo","method":"echo","params":${deep}}}` });
+    assert.equal(reply.status, 400, reply.body.slice(0, 200));
+    assert.equal(reply.json().kind, 'bad-request');
+    assert.match(String(reply.json().error), /nests deeper than 256 levels/);
+    const shallow = '['.repeat(200) + ']'.repeat(200);
+    const fine = await request(host.apiPort!, path, { method: 'POST', headers: auth(), body: `{"method":"execute","params":{"api":"demo","method":"echo","params":${shallow}}}` });
+    assert.equal(fine.status, 200, fine.body.slice(0, 200));
+    assert.equal((await request(host.apiPort!, '/api/health', { headers: auth() })).status, 200, 'the API keeps serving');
+  });
+
   it('gives "disconnected" 503 with kind "client-disconnected" when the app leaves during a call', async () => {
     const path = callPath();
     const already = slow.calls;
@@ -128,4 +157,5 @@ describe('the HTTP API at its edges', () => {
     assert.equal(reply.status, 503);
     assert.equal(reply.json().kind, 'client-disconnected');
   });
+
 });

@@ -104,8 +104,11 @@ describe('the WebSocket API', () => {
       raw.send('not json');
       raw.send('{"type":"clients"}');
       raw.send(Buffer.from([1, 2, 3]), { binary: true });
-      await eventually(() => replies.length === 3, 'three error answers');
-      assert.deepEqual(replies.map((r) => (r as { kind: string; id: unknown }).kind), ['bad-request', 'bad-request', 'bad-request']);
+      // Params nested past the depth limit: JSON.stringify on the way to the app would overflow the stack.
+      raw.send(`{"id":"deep","type":"call","client":"Ws App","method":"execute","params":{"api":"demo","method":"echo","params":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`);
+      await eventually(() => replies.length === 4, 'four error answers');
+      assert.deepEqual(replies.map((r) => (r as { kind: string; id: unknown }).kind), ['bad-request', 'bad-request', 'bad-request', 'bad-request']);
+      assert.match(String((replies[3] as { error: string }).error), /at most 256 levels/);
       raw.close();
       const clients = await api.clients();
       assert.equal(clients[0]!.app, 'Ws App', 'the API keeps serving');

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { makeTempDir } from '../helpers/temp-dir.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+function runTests(files: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string }> {
+  // Without this variable the inner runner would report to this one (in its own binary form), not in TAP.
+  const { NODE_TEST_CONTEXT: _, ...outer } = process.env;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'scripts', 'run-tests.js'), ...files], { cwd: ROOT, env: { ...outer, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout }));
+  });
+}
+
+const summary = (stdout: string) => Object.fromEntries([...stdout.matchAll(/^# (pass|fail|skipped) (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+
+/** `npm test` runs the suite through scripts/run-tests.js: in CI a skip fails the run unless allow-listed. */
+describe('scripts/run-tests.js', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let mixed: string;
+  let allowedOnly: string;
+
+  before(async () => {
+    ({ path: dir, cleanup } = await makeTempDir());
+    mixed = join(dir, 'mixed.test.mjs');
+    await writeFile(
+      mixed,
+      `import { describe, it } from 'node:test';
+describe('certificate folder faults', () => { it('a full disk: allowed', { skip: 'no tmpfs' }, () => {}); });
+describe('a suite', () => { it('skips for want of a tool', { skip: 'not installed' }, () => {}); });
+it('passes', () => {});
+`,
+    );
+    allowedOnly = join(dir, 'allowed.test.mjs');
+    await writeFile(allowedOnly, `import { describe, it } from 'node:test';\ndescribe('certificate folder faults', () => { it('a read-only folder: allowed', (t) => t.skip('no tmpfs')); });\nit('passes', () => {});\n`);
+  });
+  after(() => cleanup());
+
+  it('in CI, fails the run for a skip that is not on the allow-list, names it, and still ends with the summary', async () => {
+    const { code, stdout } = await runTests([mixed], { CI: 'true' });
+    assert.equal(code, 1, stdout);
+    assert.match(stdout, /^# CI: 1 skipped test is not on the allow-list.*\n#   a suite > skips for want of a tool \(skipped: not installed\)$/m);
+    assert.deepEqual(summary(stdout), { pass: 1, fail: 1, skipped: 1 });
+    assert.match(stdout.trimEnd().split('\n').at(-1)!, /^# duration_ms /, 'the runner\'s summary stays last');
+  });
+
+  it('in CI, passes a run whose only skips are allow-listed', async () => {
+    const { code, stdout } = await runTests([allowedOnly], { CI: 'true' });
+    assert.equal(code, 0, stdout);
+    assert.deepEqual(summary(stdout), { pass: 1, fail: 0, skipped: 1 });
+  });
+
+  it('outside CI, reports skips as the runner does and passes', async () => {
+    const { code, stdout } = await runTests([mixed], { CI: '' });
+    assert.equal(code, 0, stdout);
+    assert.deepEqual(summary(stdout), { pass: 1, fail: 0, skipped: 2 });
+  });
+});
