@@ -20,7 +20,7 @@ import { callClient, parseCallRequest } from './api-calls.js';
 import { ApiProblem } from './api-problem.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import { EventStreams } from './event-stream.js';
-import { recordRunningHost, sonarhostVersion } from './running-host-file.js';
+import { recordRunningHost, sonarhostVersion } from '../../core/running-host-record.js';
 import { WS_API_PATH, WsApi } from './ws-api.js';
 
 const MAX_BODY = 1024 * 1024;
