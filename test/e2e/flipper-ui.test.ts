@@ -76,7 +76,7 @@ function parse(payload: string | Buffer): { event: string; payload: Record<strin
 
 /**
  * Issue 20's "done when": Flipper's real browser UI from flipper-server@0.162.0, in Debian's Chromium,
- * against sonarhost. A js-flipper app and an app on our client SDK (WebSocket transport) each report a
+ * against sonarhost. A js-flipper app and apps on our client SDK (WebSocket and RSocket transports) each report a
  * request through a plugin speaking Flipper's Network protocol; the UI lists each app under its device,
  * enabling Network sends `init` to the app, and the request shows as a row whose details hold its URL.
  */
@@ -244,6 +244,23 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
     await showNetworkRequest(request);
     await eventually(() => network.inits > 0, 'the SDK app to receive init for Network');
     await screenshot('flipper-ui-sdk-network.png');
+  });
+
+  it('shows an app on our client SDK over RSocket (its default transport) the same way', async () => {
+    const request: ReportedRequest = { id: 'rs-1', method: 'PUT', url: 'https://example.com/walruses/7?from=sdk-rsocket', status: 202, body: '{"queued":true}' };
+    const network = sdkNetworkPlugin([request]);
+    const client = new FlipperClient({
+      appId: 'com.example.rsocketnet', appName: 'RSocketNetApp', os: 'Linux', device: 'rsocket-box', stateDir: join(dir, 'rsocket-app', 'sonar'),
+      host: '127.0.0.1', ports: host.ports, plugins: [network], reconnectMs: 100,
+    });
+    client.start();
+    stops.push(() => client.stop());
+    await eventually(() => host.registry.list().find((c) => c.query.app === 'RSocketNetApp'), 'the RSocket SDK app to register');
+    await page.locator('.ant-dropdown-trigger', { hasText: 'SdkNetApp' }).first().click();
+    await page.getByRole('menuitem', { name: /RSocketNetApp/ }).first().click({ timeout: 30_000 });
+    await showNetworkRequest(request);
+    await eventually(() => network.inits > 0, 'the RSocket SDK app to receive init for Network');
+    await screenshot('flipper-ui-sdk-rsocket-network.png');
     const unanswered = traffic.summary().filter((s) => s.includes('UNANSWERED'));
     assert.deepEqual(unanswered, [], 'every command the UI sent was answered');
   });
