@@ -95,7 +95,9 @@ for (const attack of ['flood', 'silent', 'trickle'] as const satisfies readonly 
         host: '127.0.0.1', ports: host.ports, plugins: [demoPlugin()], reconnectMs: 50,
       });
       client.start();
-      const session = await eventually(() => onlyClient(host!.registry), 'the desktop app to register', 3_000);
+      // Measured near idle it registers in well under 3 s; the guard is wider so a loaded CI machine cannot
+      // fail it, and still far below the 20 s the attack used to cost.
+      const session = await eventually(() => onlyClient(host!.registry), 'the desktop app to register', 10_000);
       assert.equal(session.appId, 'com.example.desktop');
 
       // iOS exchanges: each refused, within its deadline, with a message that says why.
@@ -107,7 +109,8 @@ for (const attack of ['flood', 'silent', 'trickle'] as const satisfies readonly 
       );
       for (const outcome of outcomes) {
         assert.notEqual(outcome, 'too slow', 'an iOS exchange was not answered within its deadline');
-        assert.match(String(outcome), /did not answer within 300 ms|replies to requests never made/);
+        // Which deadline refuses it depends on where the attack catches the request (connecting, asking).
+        assert.match(String(outcome), /did not answer within 300 ms|replies to requests never made|connecting took longer than 300 ms/);
       }
 
       // Memory stays bounded through the attack (it grew by tens of MB when replies with foreign tags were
