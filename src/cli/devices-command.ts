@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DeviceTransport, type DeviceSummary } from '../core/device-transport.js';
-import { describeError } from '../core/host-error.js';
+import { type DeviceReport, DeviceTransport, reportDevices } from '../core/device-transport.js';
 import { type LoadedConfig } from '../host/load-host-config.js';
 import { CliFailure, EXIT, connectToHost } from './running-host.js';
 import { COMMON_HELP, COMMON_OPTIONS, composeForDiagnostics, createCliLogger, loadConfigFromFlags } from './cli-context.js';
@@ -22,11 +21,6 @@ Options:
 
 ${COMMON_HELP}`;
 
-interface TransportReport {
-  transport: string;
-  devices: DeviceSummary[];
-  problem?: string;
-}
 
 export async function devicesCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { ...COMMON_OPTIONS, json: { type: 'boolean' } }, strict: true });
@@ -42,7 +36,7 @@ export async function devicesCommand(args: string[]): Promise<number> {
 }
 
 /** The running host's devices through its API, or undefined (said on stderr) when none runs for the folder. */
-async function devicesOfRunningHost(certDir: string): Promise<TransportReport[] | undefined> {
+async function devicesOfRunningHost(certDir: string): Promise<DeviceReport[] | undefined> {
   let found: Awaited<ReturnType<typeof connectToHost>>;
   try {
     found = await connectToHost(certDir);
@@ -53,7 +47,7 @@ async function devicesOfRunningHost(certDir: string): Promise<TransportReport[] 
   }
   const { host, api } = found;
   try {
-    const reports = (await api.devices()) as unknown as TransportReport[];
+    const reports = (await api.devices()) as unknown as DeviceReport[];
     process.stderr.write(`sonarhost: devices as the running host (pid ${host.record.pid}) sees them\n`);
     return reports;
   } finally {
@@ -62,23 +56,13 @@ async function devicesOfRunningHost(certDir: string): Promise<TransportReport[] 
 }
 
 /** The devices this process's own composition of the configured transports finds (no host's apps). */
-async function devicesFromThisProcess(loaded: LoadedConfig, config: LoadedConfig['config']): Promise<TransportReport[]> {
+async function devicesFromThisProcess(loaded: LoadedConfig, config: LoadedConfig['config']): Promise<DeviceReport[]> {
   const { container } = await composeForDiagnostics('devices', loaded, createCliLogger(config.logLevel === 'info' ? 'warn' : config.logLevel));
   const transports = container.isBound(DeviceTransport) ? container.getAll<DeviceTransport>(DeviceTransport) : [];
-  return Promise.all(
-    transports
-      .filter((t) => t.listDevices !== undefined)
-      .map(async (t) => {
-        try {
-          return { transport: t.id, devices: await t.listDevices!() };
-        } catch (error) {
-          return { transport: t.id, devices: [], problem: describeError(error) };
-        }
-      }),
-  );
+  return reportDevices(transports);
 }
 
-export function formatDevices(reports: TransportReport[]): string {
+export function formatDevices(reports: DeviceReport[]): string {
   if (reports.length === 0) return 'No configured device transport can list devices.\n';
   const lines: string[] = [];
   for (const report of reports) {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { type HostConfig } from '../core/host-config.js';
 import { API_TOKEN_FILE } from '../core/access-token.js';
 import { proveHost } from './host-proof-client.js';
-import { readPrivateFile } from './private-file.js';
+import { readPrivateFile } from '../core/private-file.js';
 
 /** What the host records in `<certDir>/api.json` when its API starts. */
 const API_RECORD_FILE = 'api.json';

@@ -1,10 +1,10 @@
 import { watch } from 'node:fs/promises';
 import { join } from 'node:path';
 import { API_TOKEN_FILE } from '../core/access-token.js';
-import { RUNNING_HOST_FILE, type RunningHostRecord } from '../plugins/http-api/running-host-file.js';
+import { RUNNING_HOST_FILE, type RunningHostRecord } from '../core/running-host-record.js';
 import { HostApiClient } from './host-api-client.js';
 import { loopbackUrl, proveHost } from './host-proof-client.js';
-import { UntrustedFile, checkPrivateFolder, processOfThisUser, readPrivateFile } from './private-file.js';
+import { UntrustedFile, checkPrivateFolder, processOfThisUser, readPrivateFile } from '../core/private-file.js';
 
 /** Exit codes of the commands that talk to a running host; README lists them for scripts. */
 export const EXIT = { ok: 0, appError: 1, usage: 2, notRunning: 3, noSuchClient: 4, timeout: 5 } as const;

@@ -6,7 +6,7 @@ import { API_TOKEN_FILE } from '../core/access-token.js';
 import { API_COMMAND_EXIT_CODES, parseApiCommand, runApiCommand } from './api-command.js';
 import { COMMON_HELP } from './cli-context.js';
 import { proveHost } from './host-proof-client.js';
-import { UntrustedFile, checkPrivateFolder, readPrivateFile } from './private-file.js';
+import { UntrustedFile, checkPrivateFolder, readPrivateFile } from '../core/private-file.js';
 import { CliFailure, EXIT } from './running-host.js';
 
 export const UI_HELP = `Usage: sonarhost ui [--no-open] [options]

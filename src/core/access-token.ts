@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import { writeFileAtomic } from './atomic-file.js';
 import { HostConfig } from './host-config.js';
+import { HostError } from './host-error.js';
+import { otherLiveHost } from './running-host-record.js';
 
 /**
  * The host's one secret for local tools: the HTTP API, its WebSocket API and the flipper-server-compatible
@@ -24,8 +26,20 @@ export class HostAccessToken {
   constructor(@inject(HostConfig) private readonly config: HostConfig) {}
 
   get(): Promise<string> {
-    this.issued ??= issueApiToken(this.config.certDir);
+    this.issued ??= this.issue();
     return this.issued;
+  }
+
+  private async issue(): Promise<string> {
+    const other = await otherLiveHost(this.config.certDir);
+    if (other) {
+      throw new HostError(
+        'folder-in-use',
+        `Another sonarhost (pid ${other.pid}, API ${other.url}, since ${other.startedAt}) is running for the certificate folder ${this.config.certDir}. ` +
+          'Stop it first, or give this host its own folder with --cert-dir (and its own ports); two hosts on one folder would lock each other\'s tools out.',
+      );
+    }
+    return issueApiToken(this.config.certDir);
   }
 }
 

@@ -1,6 +1,7 @@
 import { type ClientQuery } from './client-query.js';
 import { type Disposable } from './disposable.js';
 import { type HealthCheck } from './health-check.js';
+import { describeError } from './host-error.js';
 import { type ParsedCsr } from './x509/csr.js';
 
 /**
@@ -100,4 +101,26 @@ export interface DeviceSummary {
   deviceType?: 'physical' | 'emulator';
   /** Whether `takeScreenshot` / `followLogs` work for this device now. */
   features?: { screenshot: boolean; logs: boolean };
+}
+
+/** The devices one transport reports, or why it could not (`sonarhost devices`, the API, `startHost`). */
+export interface DeviceReport {
+  transport: string;
+  devices: DeviceSummary[];
+  problem?: string;
+}
+
+/** Asks every transport that lists devices, in parallel; one that fails is a report with its problem, never a failure of all. */
+export function reportDevices(transports: readonly DeviceTransport[]): Promise<DeviceReport[]> {
+  return Promise.all(
+    transports
+      .filter((t) => t.listDevices !== undefined)
+      .map(async (t) => {
+        try {
+          return { transport: t.id, devices: await t.listDevices!() };
+        } catch (error) {
+          return { transport: t.id, devices: [], problem: describeError(error) };
+        }
+      }),
+  );
 }

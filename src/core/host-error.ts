@@ -10,6 +10,8 @@ export type HostErrorKind =
   | 'ca-unreadable'
   | 'cert-dir-unwritable'
   | 'cert-dir-locked'
+  /** Another host is running for the same certificate folder. */
+  | 'folder-in-use'
   // CSR checks on the signing path
   | 'csr-too-large'
   | 'csr-not-pem'

@@ -1,7 +1,7 @@
 import { CertificateStore, type CertificateReport } from '../core/certificate-store.js';
 import { resolveClient } from '../core/client-directory.js';
 import { ClientRegistry, clientInfo } from '../core/client-registry.js';
-import { DeviceTransport, type DeviceSummary } from '../core/device-transport.js';
+import { DeviceTransport, type DeviceSummary, reportDevices } from '../core/device-transport.js';
 import { EventFeed } from '../core/event-feed.js';
 import { type HealthCheck } from '../core/health-check.js';
 import { type HostConfig, type HostLimits } from '../core/host-config.js';
@@ -206,18 +206,7 @@ export async function startConfiguredHost(config: HostConfig, composition: HostC
     plugins,
     certificates,
     clients: () => registry.list().map(clientInfo),
-    devices: () =>
-      Promise.all(
-        transports
-          .filter((t) => t.listDevices !== undefined)
-          .map(async (t) => {
-            try {
-              return { transport: t.id, devices: await t.listDevices!() };
-            } catch (error) {
-              return { transport: t.id, devices: [], problem: describeError(error) };
-            }
-          }),
-      ),
+    devices: () => reportDevices(transports),
     call: async (client, method, params, options = {}) => {
       if (stopping) throw new HostError('client-disconnected', 'The host is stopped.');
       return resolveClient(registry, client).request(method, params, options.timeout, options.signal);

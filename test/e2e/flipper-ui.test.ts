@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { type Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { FlipperClient } from '../../src/client/flipper-client.js';
 import { FlipperServerApiService } from '../../src/plugins/flipper-server-api/flipper-server-api-service.js';
+import { type UiPage, type UiTraffic, openUiPage } from '../helpers/flipper-ui-page.js';
 import { FLIPPER_SERVER_PREFIX, FLIPPER_SERVER_VERSION, ensureFlipperServer } from '../helpers/flipper-server.js';
 import { type ReportedRequest, networkMessages, sdkNetworkPlugin } from '../helpers/network-plugin.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { type TestHost, eventually, startTestHost, withApi, withWebSocket } from '../helpers/test-host.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-/** Screenshots the test keeps, outside git (see .gitignore). */
-const OUTPUT = fileURLToPath(new URL('../../../test-output/', import.meta.url));
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 interface JsFlipperConnection {
   send(method: string, params?: unknown): void;
@@ -27,56 +21,9 @@ interface JsFlipperClient {
   stop(): void;
 }
 
-/** What the UI page sent and received on its WebSocket: commands by id, and which ids got an answer. */
-class UiTraffic {
-  readonly commands = new Map<number, string>();
-  readonly answered = new Map<number, 'ok' | 'error'>();
-  watch(page: Page): void {
-    page.on('websocket', (ws) => {
-      ws.on('framesent', (frame) => {
-        const message = parse(frame.payload);
-        if (message?.event === 'exec') this.commands.set(message.payload.id as number, message.payload.command as string);
-      });
-      ws.on('framereceived', (frame) => {
-        const message = parse(frame.payload);
-        if (message?.event === 'exec-response') this.answered.set(message.payload.id as number, 'ok');
-        if (message?.event === 'exec-response-error') this.answered.set(message.payload.id as number, 'error');
-      });
-    });
-  }
-  /** Each distinct command with how often it was sent and how it was answered (e.g. `plugin-source ×19 ok`). */
-  summary(): string[] {
-    const byName = new Map<string, { n: number; ok: number; error: number; unanswered: number }>();
-    for (const [id, name] of this.commands) {
-      const entry = byName.get(name) ?? { n: 0, ok: 0, error: 0, unanswered: 0 };
-      entry.n++;
-      const answer = this.answered.get(id);
-      if (answer === 'ok') entry.ok++;
-      else if (answer === 'error') entry.error++;
-      else entry.unanswered++;
-      byName.set(name, entry);
-    }
-    return [...byName].map(([name, e]) => `${name} ×${e.n}${e.ok ? ` ok ${e.ok}` : ''}${e.error ? ` error ${e.error}` : ''}${e.unanswered ? ` UNANSWERED ${e.unanswered}` : ''}`);
-  }
-  sentAfter(mark: number, name: string): boolean {
-    return [...this.commands].some(([id, n]) => id > mark && n === name);
-  }
-  lastId(): number {
-    return Math.max(0, ...this.commands.keys());
-  }
-}
-
-function parse(payload: string | Buffer): { event: string; payload: Record<string, unknown> } | undefined {
-  try {
-    return JSON.parse(String(payload)) as { event: string; payload: Record<string, unknown> };
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Issue 20's "done when": Flipper's real browser UI from flipper-server@0.162.0, in Debian's Chromium,
- * against sonarhost. A js-flipper app and an app on our client SDK (WebSocket transport) each report a
+ * against sonarhost. A js-flipper app and apps on our client SDK (WebSocket and RSocket transports) each report a
  * request through a plugin speaking Flipper's Network protocol; the UI lists each app under its device,
  * enabling Network sends `init` to the app, and the request shows as a row whose details hold its URL.
  */
@@ -85,16 +32,12 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
   let cleanup: () => Promise<void>;
   let host: TestHost;
   let flipperPort: number;
-  let browser: Browser | undefined;
+  let ui: UiPage | undefined;
   let page: Page;
-  const traffic = new UiTraffic();
-  const blocked: string[] = [];
-  const pageErrors: string[] = [];
-  const consoleErrors: string[] = [];
+  let traffic: UiTraffic;
   const stops: Array<() => Promise<void> | void> = [];
 
   before(async () => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
     const problem = await ensureFlipperServer();
     assert.equal(problem, undefined, `the test installs flipper-server@${FLIPPER_SERVER_VERSION} from npm: ${problem}`);
     ({ path: dir, cleanup } = await makeTempDir());
@@ -107,28 +50,11 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
       config.configDir = FLIPPER_SERVER_PREFIX;
     });
     flipperPort = host.container.get(FlipperServerApiService).boundPort!;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    // The UI checks facebook.com for updates: nothing may leave loopback.
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (LOOPBACK.has(url.hostname)) return route.continue();
-      blocked.push(url.href);
-      return route.abort();
-    });
-    page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(String(error).split('\n')[0]!));
-    page.on('console', (message) => void (message.type() === 'error' && consoleErrors.push(message.text().slice(0, 300))));
-    traffic.watch(page);
+    ui = await openUiPage();
+    ({ page, traffic } = ui);
   });
   after(async () => {
-    console.log(`# UI commands: ${traffic.summary().join(', ')}`);
-    console.log(`# blocked outside requests: ${blocked.join(', ') || 'none'}; page errors: ${pageErrors.join(' | ') || 'none'}`);
-    console.log(`# console errors: ${consoleErrors.length} (first lines: ${consoleErrors.map((e) => e.split('\n')[0]).join(' | ')})`);
-    await browser?.close();
+    await ui?.close();
     for (const stop of stops.reverse()) await stop();
     await host?.stop();
     await cleanup?.();
@@ -164,27 +90,8 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
     }
   }
 
-  /** Closes the open dialogs, topmost first, and returns their titles. */
-  async function dismissDialogs(): Promise<string[]> {
-    const titles: string[] = [];
-    for (let i = 0; i < 10; i++) {
-      const top = page.locator('.ant-modal-wrap:visible').last();
-      if ((await top.count()) === 0) break;
-      titles.push(((await top.locator('.ant-modal-title').first().textContent({ timeout: 1_000 }).catch(() => '')) || '(untitled)').trim());
-      const close = top.locator('.ant-modal-close:visible, button:visible:has-text("Close"), button:visible:has-text("Looks fine")').first();
-      await close.click({ timeout: 10_000 });
-      await top.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
-    }
-    return titles;
-  }
-
-  async function screenshot(name: string): Promise<string> {
-    await mkdir(OUTPUT, { recursive: true });
-    const path = join(OUTPUT, name);
-    await page.screenshot({ path });
-    console.log(`# screenshot: ${path}`);
-    return path;
-  }
+  const dismissDialogs = () => ui!.dismissDialogs();
+  const screenshot = (name: string) => ui!.screenshot(name);
 
   it('loads through the login link, with no request leaving loopback but the blocked update check', async () => {
     const token = (await readFile(join(host.config.certDir, 'api.token'), 'utf8')).trim();
@@ -194,7 +101,7 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
     await page.getByText('Looks fine').waitFor({ timeout: 60_000 });
     console.log(`# dialogs on first load: ${(await dismissDialogs()).join(', ')}`);
     await eventually(() => traffic.summary().some((s) => s.startsWith('client-list')), 'the UI to finish starting (client-list)', 60_000);
-    assert.ok(blocked.every((url) => url.startsWith('https://www.facebook.com/fbflipper/')), blocked.join(', '));
+    assert.ok(ui!.blocked.every((url) => url.startsWith('https://www.facebook.com/fbflipper/')), ui!.blocked.join(', '));
     await screenshot('flipper-ui-start.png');
   });
 
@@ -244,6 +151,23 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
     await showNetworkRequest(request);
     await eventually(() => network.inits > 0, 'the SDK app to receive init for Network');
     await screenshot('flipper-ui-sdk-network.png');
+  });
+
+  it('shows an app on our client SDK over RSocket (its default transport) the same way', async () => {
+    const request: ReportedRequest = { id: 'rs-1', method: 'PUT', url: 'https://example.com/walruses/7?from=sdk-rsocket', status: 202, body: '{"queued":true}' };
+    const network = sdkNetworkPlugin([request]);
+    const client = new FlipperClient({
+      appId: 'com.example.rsocketnet', appName: 'RSocketNetApp', os: 'Linux', device: 'rsocket-box', stateDir: join(dir, 'rsocket-app', 'sonar'),
+      host: '127.0.0.1', ports: host.ports, plugins: [network], reconnectMs: 100,
+    });
+    client.start();
+    stops.push(() => client.stop());
+    await eventually(() => host.registry.list().find((c) => c.query.app === 'RSocketNetApp'), 'the RSocket SDK app to register');
+    await page.locator('.ant-dropdown-trigger', { hasText: 'SdkNetApp' }).first().click();
+    await page.getByRole('menuitem', { name: /RSocketNetApp/ }).first().click({ timeout: 30_000 });
+    await showNetworkRequest(request);
+    await eventually(() => network.inits > 0, 'the RSocket SDK app to receive init for Network');
+    await screenshot('flipper-ui-sdk-rsocket-network.png');
     const unanswered = traffic.summary().filter((s) => s.includes('UNANSWERED'));
     assert.deepEqual(unanswered, [], 'every command the UI sent was answered');
   });

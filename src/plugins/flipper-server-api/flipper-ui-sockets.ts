@@ -6,6 +6,7 @@ import { type Disposable } from '../../core/disposable.js';
 import { describeError } from '../../core/host-error.js';
 import { type Logger } from '../../core/logger.js';
 import { withTimeout } from '../../core/timeout.js';
+import { MAX_JSON_DEPTH, jsonTooDeep } from '../../core/json-depth.js';
 
 export interface FlipperUiLimits {
   /** UI sockets at once; more are refused at the upgrade with 503. */
@@ -86,6 +87,11 @@ export class FlipperUiSockets implements Disposable {
         message = JSON.parse(raw.toString());
       } catch (error) {
         reader.send(JSON.stringify({ event: 'error', payload: { message: `Failed to parse JSON request: ${describeError(error)}` } }));
+        return;
+      }
+      // Parsed fine, but answering (the id is echoed) or passing args on to an app would recurse past the stack.
+      if (jsonTooDeep(message)) {
+        reader.send(JSON.stringify({ event: 'error', payload: { message: `Refused a request that nests deeper than ${MAX_JSON_DEPTH} levels.` } }));
         return;
       }
       const { event, payload } = (typeof message === 'object' && message !== null ? message : {}) as { event?: unknown; payload?: { id?: unknown; command?: unknown; args?: unknown } };

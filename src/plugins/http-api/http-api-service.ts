@@ -5,7 +5,7 @@ import { inject, injectable, multiInject, optional } from 'inversify';
 import { API_TOKEN_FILE, HostAccessToken } from '../../core/access-token.js';
 import { CertificateStore } from '../../core/certificate-store.js';
 import { ClientRegistry, clientInfo } from '../../core/client-registry.js';
-import { DeviceTransport } from '../../core/device-transport.js';
+import { type DeviceReport, DeviceTransport, reportDevices } from '../../core/device-transport.js';
 import { type Disposable, DisposableCollection, toDisposable } from '../../core/disposable.js';
 import { EventFeed } from '../../core/event-feed.js';
 import { HostConfig } from '../../core/host-config.js';
@@ -20,7 +20,7 @@ import { callClient, parseCallRequest } from './api-calls.js';
 import { ApiProblem } from './api-problem.js';
 import { DASHBOARD_HTML } from './dashboard-page.js';
 import { EventStreams } from './event-stream.js';
-import { recordRunningHost, sonarhostVersion } from './running-host-file.js';
+import { recordRunningHost, sonarhostVersion } from '../../core/running-host-record.js';
 import { WS_API_PATH, WsApi } from './ws-api.js';
 
 const MAX_BODY = 1024 * 1024;
@@ -144,18 +144,8 @@ export class HttpApiService implements HostService {
     throw new ApiProblem('not-found', `no route for ${req.method} ${path}`);
   }
 
-  private async devices(): Promise<unknown[]> {
-    return Promise.all(
-      (this.transports ?? [])
-        .filter((t) => t.listDevices)
-        .map(async (t) => {
-          try {
-            return { transport: t.id, devices: await t.listDevices!() };
-          } catch (error) {
-            return { transport: t.id, devices: [], problem: describeError(error) };
-          }
-        }),
-    );
+  private devices(): Promise<DeviceReport[]> {
+    return reportDevices(this.transports ?? []);
   }
 }
 

@@ -175,6 +175,11 @@ describe("the flipper-server API for Flipper's UI", () => {
     ui.sendRaw('{not json');
     const bad = await ui.waitFor((f) => f.event === 'error', 'the parse error');
     assert.match(String(bad.payload.message), /^Failed to parse JSON request: /);
+    // Deep nesting in the echoed id (or args bound for an app) would overflow the stack when answered.
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    ui.sendRaw(`{"event":"exec","payload":{"id":${deep},"command":"client-request-response","args":["x",${deep}]}}`);
+    const tooDeep = await ui.waitFor((f) => f.event === 'error' && /nests deeper/.test(String(f.payload.message)), 'the depth refusal');
+    assert.match(String(tooDeep.payload.message), /Refused a request that nests deeper than 256 levels/);
     assert.equal((await ui.exec('get-server-state')).event, 'exec-response');
   });
 
