@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type DeviceReport, DeviceTransport, reportDevices } from '../core/device-transport.js';
 import { type LoadedConfig } from '../host/load-host-config.js';
+import { ApiAnswerError } from './host-api-client.js';
 import { CliFailure, EXIT, connectToHost } from './running-host.js';
 import { COMMON_HELP, COMMON_OPTIONS, composeForDiagnostics, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 
@@ -20,7 +21,6 @@ Options:
   --json               print the list as JSON
 
 ${COMMON_HELP}`;
-
 
 export async function devicesCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { ...COMMON_OPTIONS, json: { type: 'boolean' } }, strict: true });
@@ -50,6 +50,11 @@ async function devicesOfRunningHost(certDir: string): Promise<DeviceReport[] | u
     const reports = (await api.devices()) as unknown as DeviceReport[];
     process.stderr.write(`sonarhost: devices as the running host (pid ${host.record.pid}) sees them\n`);
     return reports;
+  } catch (error) {
+    // A host from before the API's devices message answers bad-request: its list cannot be had this way.
+    if (!(error instanceof ApiAnswerError) || error.kind !== 'bad-request') throw error;
+    process.stderr.write(`sonarhost: the running host (pid ${host.record.pid}) cannot list devices through its API (an older version): devices found from this process\n`);
+    return undefined;
   } finally {
     api.close();
   }
