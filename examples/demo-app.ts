@@ -39,6 +39,15 @@ const counter: ClientPlugin = {
   },
 };
 
+// Not a background plugin: like most plugins it is connected only once a UI opens it (the protocol's
+// `init`); `sonarhost call` sends that init itself when the app answers ConnectionNotFound.
+const greeter: ClientPlugin = {
+  id: 'greeter',
+  receivers: {
+    hello: (params) => ({ greeting: `hello, ${String((params as { name?: unknown } | undefined)?.name ?? 'you')}` }),
+  },
+};
+
 const client = new FlipperClient({
   appId: 'com.example.sonarhost.demo',
   appName: 'sonarhost demo',
@@ -47,7 +56,7 @@ const client = new FlipperClient({
   stateDir,
   host: values.host,
   ports: { insecure: insecure!, secure: secure! },
-  plugins: [counter],
+  plugins: [counter, greeter],
 });
 client.on('state', (state: string) => console.log(`[demo] ${state}`));
 // Desktop apps get the empty device id: the device is the computer the host runs on.

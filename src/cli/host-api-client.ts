@@ -85,6 +85,11 @@ export class HostApiClient {
     await this.request('init', { client, plugin });
   }
 
+  /** The devices each of the host's device transports knows (`{transport, devices, problem?}` each), as `GET /api/devices`. */
+  devices(): Promise<Array<Record<string, unknown>>> {
+    return this.request('devices') as Promise<Array<Record<string, unknown>>>;
+  }
+
   clients(): Promise<Array<Record<string, unknown>>> {
     return this.request('clients') as Promise<Array<Record<string, unknown>>>;
   }

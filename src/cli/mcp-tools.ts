@@ -3,6 +3,7 @@ import { ClientLookupError, clientMatches, pickClient } from '../core/client-dir
 import { clientShortId } from '../core/client-short-id.js';
 import { hostEventMatcher } from '../core/host-event-filter.js';
 import { type ClientInfo } from '../core/host-events.js';
+import { answersNotConnected, callWithInit } from './call-with-init.js';
 import { type HostAccess, HostAccessError } from './mcp-host-access.js';
 
 /** The largest text a tool hands the agent; a larger answer is cut, with a note that says so. */
@@ -122,31 +123,12 @@ async function callPlugin(host: HostAccess, ref: string, plugin: string, method:
   if (!target.plugins.includes(plugin)) {
     throw new HostAccessError('failed', `The app ${target.app} (${target.shortId}) has no plugin "${plugin}". Its plugins: ${target.plugins.join(', ') || 'none'}.`);
   }
-  const deadline = Date.now() + timeoutMs;
-  const execute = () => host.request(target.id, 'execute', { api: plugin, method, params }, Math.max(1, deadline - Date.now()));
-  try {
-    return await execute();
-  } catch (error) {
-    if (!notConnected(error)) throw error;
-  }
-  await host.init(target.id, plugin);
-  // init is fire-and-forget: the app handles it before the next request on the same connection, but an
-  // SDK that connects the plugin on another thread may need a moment.
-  for (const pauseMs of [0, 100, 400]) {
-    await new Promise((resolve) => setTimeout(resolve, pauseMs));
-    try {
-      return await execute();
-    } catch (error) {
-      if (!notConnected(error) || Date.now() >= deadline) throw error;
-    }
-  }
-  return execute();
-}
-
-function notConnected(error: unknown): boolean {
-  if (!(error instanceof HostAccessError) || error.kind !== 'app-error') return false;
-  const appError = error.appError as { name?: unknown; message?: unknown } | undefined;
-  return appError?.name === 'ConnectionNotFound' || (typeof appError?.message === 'string' && /^Connection \S+ not found/.test(appError.message));
+  return callWithInit({
+    execute: (leftMs) => host.request(target.id, 'execute', { api: plugin, method, params }, leftMs),
+    init: () => host.init(target.id, plugin),
+    notConnected: (error) => error instanceof HostAccessError && error.kind === 'app-error' && answersNotConnected(error.appError),
+    timeoutMs,
+  });
 }
 
 async function waitForClient(host: HostAccess, ref: string | undefined, timeoutMs: number): Promise<unknown> {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { HostError, describeError } from '../core/host-error.js';
+import { describeJsonSyntaxError } from './json-syntax-error.js';
 import { type HostConfig, type PluginSelection } from '../core/host-config.js';
 import {
   type ConfigOrigin,
@@ -148,7 +149,7 @@ async function readConfigFile(file: string, required: boolean): Promise<unknown>
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new HostError('config-invalid', `The config file ${file} is not valid JSON: ${describeError(error)}.`, { cause: error });
+    throw new HostError('config-invalid', `The config file ${file} is not valid JSON: ${describeJsonSyntaxError(text, error)}.`, { cause: error });
   }
 }
 
@@ -174,90 +175,113 @@ export function applyConfigObject(config: HostConfig, origins: Record<string, Co
   const { origin, baseDir } = source;
   const port = (value: unknown, key: string) => parsePort(value, key, origin, source.minPort ?? 1);
   if (!isObject(raw)) throw configError('config', origin, 'a JSON object', raw);
+  // Every key is checked even after one fails, so a file with several mistakes is fixed in one go.
+  const problems: HostError[] = [];
+  const check = (work: () => void) => {
+    try {
+      work();
+    } catch (error) {
+      if (!(error instanceof HostError) || error.kind !== 'config-invalid') throw error;
+      problems.push(error);
+    }
+  };
   for (const key of Object.keys(raw)) {
     if (!(FILE_KEYS as readonly string[]).includes(key)) {
-      throw new HostError('config-invalid', `Unknown key "${key}" in ${source.where}. Known keys: ${FILE_KEYS.join(', ')}.`);
+      problems.push(new HostError('config-invalid', `Unknown key "${key}" in ${source.where}. Known keys: ${FILE_KEYS.join(', ')}.`));
     }
   }
-  if (raw.host !== undefined) {
+  if (raw.host !== undefined) check(() => {
     config.host = parseHosts(raw.host, 'host', origin);
     origins.host = origin;
-  }
-  if (raw.ports !== undefined) {
+  });
+  if (raw.ports !== undefined) check(() => {
     if (!isObject(raw.ports) || Object.keys(raw.ports).some((k) => k !== 'insecure' && k !== 'secure')) {
       throw configError('ports', origin, '{"insecure": <port>, "secure": <port>}', raw.ports);
     }
-    config.ports = {
-      insecure: raw.ports.insecure === undefined ? config.ports.insecure : port(raw.ports.insecure, 'ports.insecure'),
-      secure: raw.ports.secure === undefined ? config.ports.secure : port(raw.ports.secure, 'ports.secure'),
-    };
+    const ports = raw.ports;
+    const next = { ...config.ports };
+    if (ports.insecure !== undefined) check(() => (next.insecure = port(ports.insecure, 'ports.insecure')));
+    if (ports.secure !== undefined) check(() => (next.secure = port(ports.secure, 'ports.secure')));
+    config.ports = next;
     origins.ports = origin;
-  }
-  if (raw.webSocket !== undefined) {
+  });
+  if (raw.webSocket !== undefined) check(() => {
     const keys = ['insecure', 'secure', 'browser'] as const;
-    if (!isObject(raw.webSocket) || Object.keys(raw.webSocket).some((k) => !(keys as readonly string[]).includes(k))) {
-      throw configError('webSocket', origin, '{"insecure": <port or false>, "secure": <port or false>, "browser": <port or false>}', raw.webSocket);
+    const webSocket = raw.webSocket;
+    if (!isObject(webSocket) || Object.keys(webSocket).some((k) => !(keys as readonly string[]).includes(k))) {
+      throw configError('webSocket', origin, '{"insecure": <port or false>, "secure": <port or false>, "browser": <port or false>}', webSocket);
     }
     for (const key of keys) {
-      const value = raw.webSocket[key];
+      const value = webSocket[key];
       if (value === undefined) continue;
-      config.webSocket[key] = value === false ? false : port(value, `webSocket.${key}`);
-      origins[`webSocket.${key}`] = origin;
+      check(() => {
+        config.webSocket[key] = value === false ? false : port(value, `webSocket.${key}`);
+        origins[`webSocket.${key}`] = origin;
+      });
     }
-  }
-  if (raw.api !== undefined) {
+  });
+  if (raw.api !== undefined) check(() => {
     if (!isObject(raw.api) || Object.keys(raw.api).some((k) => k !== 'port')) throw configError('api', origin, '{"port": <port or false>}', raw.api);
     if (raw.api.port !== undefined) config.api = { port: raw.api.port === false ? false : port(raw.api.port, 'api.port') };
     origins.api = origin;
-  }
-  if (raw.flipperServer !== undefined) {
+  });
+  if (raw.flipperServer !== undefined) check(() => {
     if (!isObject(raw.flipperServer) || Object.keys(raw.flipperServer).some((k) => k !== 'port')) throw configError('flipperServer', origin, '{"port": <port or false>}', raw.flipperServer);
     if (raw.flipperServer.port !== undefined) config.flipperServer = { port: raw.flipperServer.port === false ? false : port(raw.flipperServer.port, 'flipperServer.port') };
     origins.flipperServer = origin;
-  }
-  if (raw.certDir !== undefined) {
+  });
+  if (raw.certDir !== undefined) check(() => {
     if (typeof raw.certDir !== 'string' || raw.certDir === '') throw configError('certDir', origin, 'a folder path', raw.certDir);
     config.certDir = resolvePath(raw.certDir, baseDir);
     origins.certDir = origin;
-  }
-  if (raw.logLevel !== undefined) {
+  });
+  if (raw.logLevel !== undefined) check(() => {
     config.logLevel = parseLogLevel(raw.logLevel, 'logLevel', origin);
     origins.logLevel = origin;
-  }
-  if (raw.plugins !== undefined) {
-    config.plugins = parsePlugins(raw.plugins, config.plugins, origin, baseDir);
+  });
+  if (raw.plugins !== undefined) check(() => {
+    config.plugins = parsePlugins(raw.plugins, config.plugins, origin, baseDir, check);
     origins.plugins = origin;
-  }
-  if (raw.limits !== undefined) {
+  });
+  if (raw.limits !== undefined) check(() => {
     if (!isObject(raw.limits)) throw configError('limits', origin, 'an object', raw.limits);
     for (const [key, value] of Object.entries(raw.limits)) {
-      if (!(key in config.limits)) throw new HostError('config-invalid', `Unknown key "limits.${key}" in ${source.where}. Known keys: ${Object.keys(config.limits).join(', ')}.`);
-      if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw configError(`limits.${key}`, origin, 'a positive whole number', value);
-      (config.limits as unknown as Record<string, number>)[key] = value;
+      check(() => {
+        if (!(key in config.limits)) throw new HostError('config-invalid', `Unknown key "limits.${key}" in ${source.where}. Known keys: ${Object.keys(config.limits).join(', ')}.`);
+        if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) throw configError(`limits.${key}`, origin, 'a positive whole number', value);
+        (config.limits as unknown as Record<string, number>)[key] = value;
+      });
     }
     origins.limits = origin;
-  }
-  if (raw.pluginOptions !== undefined) {
+  });
+  if (raw.pluginOptions !== undefined) check(() => {
     if (!isObject(raw.pluginOptions) || Object.values(raw.pluginOptions).some((v) => !isObject(v))) {
       throw configError('pluginOptions', origin, 'an object of objects keyed by plugin id', raw.pluginOptions);
     }
     config.pluginOptions = raw.pluginOptions as HostConfig['pluginOptions'];
     origins.pluginOptions = origin;
+  });
+  if (problems.length === 1) throw problems[0]!;
+  if (problems.length > 1) {
+    throw new HostError('config-invalid', `${problems.length} problems in ${source.where}:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`);
   }
 }
 
-function parsePlugins(raw: unknown, defaults: PluginSelection, origin: ConfigOrigin, baseDir: string): PluginSelection {
+/** `check` runs each key's parse and collects its problem, so every bad key is reported. */
+function parsePlugins(raw: unknown, defaults: PluginSelection, origin: ConfigOrigin, baseDir: string, check: (work: () => void) => void): PluginSelection {
   if (!isObject(raw)) throw configError('plugins', origin, 'an object', raw);
   const selection: PluginSelection = { ...defaults };
   for (const [key, value] of Object.entries(raw)) {
-    if (key === 'certificateStore' || key === 'exchange') {
-      selection[key] = specifier(value, `plugins.${key}`, origin, baseDir);
-    } else if ((PLUGIN_LIST_KEYS as readonly string[]).includes(key)) {
-      if (!Array.isArray(value)) throw configError(`plugins.${key}`, origin, 'an array of plugin ids or module paths', value);
-      selection[key as (typeof PLUGIN_LIST_KEYS)[number]] = value.map((v, i) => specifier(v, `plugins.${key}[${i}]`, origin, baseDir));
-    } else {
-      throw new HostError('config-invalid', `Unknown key "plugins.${key}" (from ${origin}). Known keys: certificateStore, exchange, ${PLUGIN_LIST_KEYS.join(', ')}.`);
-    }
+    check(() => {
+      if (key === 'certificateStore' || key === 'exchange') {
+        selection[key] = specifier(value, `plugins.${key}`, origin, baseDir);
+      } else if ((PLUGIN_LIST_KEYS as readonly string[]).includes(key)) {
+        if (!Array.isArray(value)) throw configError(`plugins.${key}`, origin, 'an array of plugin ids or module paths', value);
+        selection[key as (typeof PLUGIN_LIST_KEYS)[number]] = value.map((v, i) => specifier(v, `plugins.${key}[${i}]`, origin, baseDir));
+      } else {
+        throw new HostError('config-invalid', `Unknown key "plugins.${key}" (from ${origin}). Known keys: certificateStore, exchange, ${PLUGIN_LIST_KEYS.join(', ')}.`);
+      }
+    });
   }
   return selection;
 }

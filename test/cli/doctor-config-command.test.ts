@@ -129,4 +129,21 @@ describe('sonarhost doctor and config', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /Invalid webSocket\.browser \(from file .*\): expected a port number from 1 to 65535, got "high"/);
   });
+
+  it('names the line and column of a JSON syntax error, and every bad key of a file at once (issue 23)', async () => {
+    const file = join(dir, 'sonarhost.config.json');
+    await writeFile(file, '{\n  "logLevel": "warn",\n  "ports": }\n');
+    const broken = await runCli(['config'], { cwd: dir, env: { SONARHOST_CONFIG: '' } });
+    assert.equal(broken.code, 1, broken.stderr);
+    assert.match(broken.stderr, /The config file .*sonarhost\.config\.json is not valid JSON: line 3, column 12: Unexpected token '\}'/);
+    assert.doesNotMatch(broken.stderr, /position/);
+
+    await writeFile(file, JSON.stringify({ logLevel: 'loud', ports: { insecure: 'x', secure: 8088 }, colour: 'blue' }, null, 2));
+    const bad = await runCli(['config'], { cwd: dir, env: { SONARHOST_CONFIG: '' } });
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /3 problems in .*sonarhost\.config\.json:/);
+    assert.match(bad.stderr, /\n {2}- Unknown key "colour" in .*Known keys: /);
+    assert.match(bad.stderr, /\n {2}- Invalid logLevel \(from file .*\): expected .*got "loud"/);
+    assert.match(bad.stderr, /\n {2}- Invalid ports\.insecure \(from file .*\): expected a port number from 1 to 65535, got "x"/);
+  });
 });

@@ -207,6 +207,28 @@ describe('the commands for a running host', () => {
     assert.match(ghost.stderr, /No client "Ghost" connected within 300 ms/);
   });
 
+  it('devices asks the running host, which sees this computer with its apps, and says so (issue 23)', async () => {
+    // Only the desktop transport, so no adb or simulator tool is asked if the command fell back.
+    const config = join(dir, 'devices.config.json');
+    await writeFile(config, JSON.stringify({ certDir, plugins: { deviceTransports: ['desktop'] } }));
+    const shown = await runCli(['devices', '--config', config], { cwd: dir });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stderr, new RegExp(`devices as the running host \\(pid ${process.pid}\\) sees them`));
+    assert.match(shown.stdout, /^desktop:\n {2}\S+ +this computer +connected .*apps: Alpha, Twin/m);
+    const json = await runCli(['devices', '--json', '--config', config], { cwd: dir });
+    assert.equal(json.code, 0, json.stderr);
+    const reports = JSON.parse(json.stdout) as Array<{ transport: string; devices: Array<{ name: string; details: Record<string, string> }> }>;
+    assert.deepEqual(reports.map((r) => [r.transport, r.devices.map((d) => d.name)]), [['desktop', ['this computer']]]);
+
+    // Without a host for the folder, this process asks the transports itself, and says so.
+    const alone = join(dir, 'devices-alone.config.json');
+    await writeFile(alone, JSON.stringify({ certDir: join(dir, 'no-host-certs'), plugins: { deviceTransports: ['desktop'] } }));
+    const fallback = await runCli(['devices', '--config', alone], { cwd: dir });
+    assert.equal(fallback.code, 0, fallback.stderr);
+    assert.match(fallback.stderr, /no host is running for .*no-host-certs: devices found from this process/);
+    assert.equal(fallback.stdout, 'desktop:\n  no devices\n');
+  });
+
   it('removes api.json on a clean stop', async () => {
     for (const app of apps.values()) await app.stop();
     await host.stop();

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import { join } from 'node:path';
@@ -6,9 +8,10 @@ import { after, before, describe, it } from 'node:test';
 import { FakeUsbWorld } from '../helpers/fake-usbmux/fake-usb-world.js';
 import { createPairing } from '../helpers/fake-usbmux/pair-record.js';
 import { freePorts } from '../helpers/free-ports.js';
-import { runCli } from '../helpers/run-cli.js';
+import { writeIsolatedConfig } from '../helpers/host-config-file.js';
+import { CLI_PATH, runCli } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
-import { startTestHost, withApi } from '../helpers/test-host.js';
+import { eventually, startTestHost, withApi } from '../helpers/test-host.js';
 
 const READY = '00008110-000A1B2C3D4E5F60';
 const UNPAIRED = '00008030-0000111122223333';
@@ -57,7 +60,34 @@ describe('physical iPhones in devices, doctor and the API', () => {
     assert.match(ios!.devices[2]!.details.problem!, /Unlock it/);
 
     const text = await runCli(['devices', ...base], { env: { USBMUXD_SOCKET_ADDRESS: `unix:${join(dir, 'gone')}`, PATH: '/nonexistent' } });
-    assert.match(text.stdout, /ios-physical:\n {2}unavailable: usbmuxd is not running \(there is no usbmuxd socket at .*gone\)/);
+    assert.match(text.stdout, /ios-physical:\n {2}unavailable: usbmuxd is not running: iPhones and iPads over USB are off — .* \(sonarhost doctor says more\)\n/);
+  });
+
+  it('without usbmuxd: start logs it once at debug, devices shows one line, doctor the advice (issue 23)', async () => {
+    const gone = `unix:${join(dir, 'no-usbmuxd.sock')}`;
+    const [insecure, secure] = await freePorts(2);
+    const config = await writeIsolatedConfig(dir, { insecure: insecure!, secure: secure! }, {
+      plugins: { deviceTransports: ['desktop', 'ios-physical'] },
+      pluginOptions: { 'ios-physical': { usbmuxdSocket: gone } },
+    });
+    const child = spawn(process.execPath, [CLI_PATH, 'start', '--config', config, '--log-level', 'debug'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    child.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+    try {
+      await eventually(() => logs.includes('physical iPhones and iPads are not followed'), 'the usbmuxd line', 20_000);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+    const lines = logs.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; level: string });
+    const usbmuxd = lines.filter((l) => /usbmuxd/.test(JSON.stringify(l)));
+    assert.deepEqual(usbmuxd.map((l) => l.level), ['debug'], `one debug line, nothing at info or above:\n${logs}`);
+
+    const devices = await runCli(['devices', ...base], { env: { USBMUXD_SOCKET_ADDRESS: gone, PATH: '/nonexistent' } });
+    const line = devices.stdout.split('\n').find((l) => l.includes('usbmuxd'));
+    assert.ok(line !== undefined && line.length < 140, `one short line: ${devices.stdout}`);
+    const doctor = await runCli(['doctor', ...base], { env: { USBMUXD_SOCKET_ADDRESS: gone, PATH: '/nonexistent' } });
+    assert.match(doctor.stdout, /iOS devices \(usbmuxd\): usbmuxd is not running \(there is no usbmuxd socket at .*no-usbmuxd\.sock\).*sudo apt install usbmuxd.*USBMUXD_SOCKET_ADDRESS/);
   });
 
   it('sonarhost doctor checks usbmuxd and each phone, with fixes', async () => {

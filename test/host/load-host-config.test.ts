@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { HostError } from '../../src/core/host-error.js';
+import { firstSyntaxErrorOffset } from '../../src/host/json-syntax-error.js';
 import { loadHostConfig } from '../../src/host/load-host-config.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
@@ -119,4 +121,54 @@ describe('loadHostConfig', () => {
   it('rejects a bad --ports flag naming the flag', async () => {
     await rejectsWith(loadHostConfig({ ports: '1,1' }, {}, dir), /Invalid --ports \(from the command line\): expected two different ports/);
   });
+
+  it('says where broken JSON breaks as line and column, whatever V8 says (issue 23)', async () => {
+    for (const [text, where] of [
+      ['{\n  "ports": }', /line 2, column 12: Unexpected token '\}'/],
+      ['{\n  "logLevel": "warn",\n}', /line 3, column 1: Expected double-quoted property name\./],
+      ['{\n  "logLevel": "warn"\n  "certDir": "x"\n}', /line 3, column 3: Expected ',' or '\}' after property value\./],
+      ['{ "certDir": "unfinished', /line 1, column 25: Unterminated string\./],
+      ['{\n  "ports": ', /line 2, column 12: Unexpected end of the file\./],
+    ] as const) {
+      await writeConfig(text);
+      await rejectsWith(loadHostConfig({}, {}, dir), where);
+    }
+  });
+
+  it('reports every invalid key of a file at once, each with its key, origin and expected form', async () => {
+    await writeConfig({ logLevel: 'loud', plugins: { deviceTransports: 'desktop', bogus: [] }, limits: { maxClients: -1 }, webSocket: { browser: 'high', secure: 1 }, extra: 1 });
+    await assert.rejects(loadHostConfig({}, {}, dir), (error: unknown) => {
+      assert.ok(HostError.is(error, 'config-invalid'), String(error));
+      const lines = (error as Error).message.split('\n');
+      assert.match(lines[0]!, /^6 problems in .*sonarhost\.config\.json:$/);
+      const file = `\\(from file ${join(dir, 'sonarhost.config.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\)`;
+      for (const pattern of [
+        /^ {2}- Unknown key "extra" in /,
+        new RegExp(`^ {2}- Invalid logLevel ${file}: expected `),
+        new RegExp(`^ {2}- Invalid plugins\\.deviceTransports ${file}: expected an array of plugin ids or module paths`),
+        /^ {2}- Unknown key "plugins\.bogus"/,
+        /^ {2}- Unknown key "limits\.maxClients"|^ {2}- Invalid limits\.maxClients/,
+        new RegExp(`^ {2}- Invalid webSocket\\.browser ${file}: expected a port number`),
+      ]) {
+        assert.ok(lines.some((l) => pattern.test(l)), `${pattern} in:\n${(error as Error).message}`);
+      }
+      return true;
+    });
+  });
+
+  it('keeps a single problem as its own message', async () => {
+    await writeConfig({ logLevel: 'loud' });
+    await rejectsWith(loadHostConfig({}, {}, dir), /^Invalid logLevel \(from file .*\): expected /);
+  });
+
+  it('finds no syntax error in any JSON text, and the offending character where V8 names only a token', () => {
+    fc.assert(fc.property(fc.jsonValue(), fc.boolean(), (value, pretty) => firstSyntaxErrorOffset(JSON.stringify(value, null, pretty ? 2 : undefined)) === undefined));
+    for (const text of ['{"a": }', '[1, 2,, 3]', '{"a": tru}', '{"a": 01}', '{"a": "\\x"}', '[1] 2']) {
+      const offset = firstSyntaxErrorOffset(text);
+      assert.ok(offset !== undefined, text);
+      assert.throws(() => JSON.parse(text));
+      assert.ok(offset < text.length, `${text}: ${offset}`);
+    }
+  });
 });
+

@@ -11,7 +11,7 @@ import { openAppContainer, probeDevice } from './app-container.js';
 import { isDeviceContainerPath, sonarFolderOf } from './device-paths.js';
 import { IosDeviceError } from './ios-device-error.js';
 import { IosPhysicalDevices } from './ios-physical-devices.js';
-import { type UsbmuxDevice, listUsbDevices } from './usbmux-client.js';
+import { type UsbmuxDevice, UsbmuxdUnreachable, listUsbDevices } from './usbmux-client.js';
 import { IOS_PHYSICAL_ID, type UsbmuxAddress, describeUsbmuxAddress, requestTimeoutMs, usbmuxAddress } from './usbmux-address.js';
 
 export { IOS_PHYSICAL_ID, isDeviceContainerPath };
@@ -106,7 +106,14 @@ export class IosPhysicalDeviceTransport implements DeviceTransport {
 
   async listDevices(): Promise<DeviceSummary[]> {
     const address = usbmuxAddress(this.config);
-    const devices = await listUsbDevices(address, requestTimeoutMs(this.config));
+    let devices: UsbmuxDevice[];
+    try {
+      devices = await listUsbDevices(address, requestTimeoutMs(this.config));
+    } catch (error) {
+      // A list shows the one-line state; the advice is for `doctor` (check below) and a failed exchange.
+      if (error instanceof UsbmuxdUnreachable) throw new HostError('device-unavailable', error.brief);
+      throw error;
+    }
     return Promise.all(
       devices.map(async (device): Promise<DeviceSummary> => {
         const probe = await probeDevice(address, device, requestTimeoutMs(this.config));

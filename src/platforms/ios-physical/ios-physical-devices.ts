@@ -6,7 +6,7 @@ import { HostEvents } from '../../core/host-events.js';
 import { type HostService } from '../../core/host-service.js';
 import { Logger } from '../../core/logger.js';
 import { type ForwardedPort, PortForwarder } from './port-forwarder.js';
-import { type UsbmuxDevice, type UsbmuxConnection, listen } from './usbmux-client.js';
+import { type UsbmuxDevice, type UsbmuxConnection, UsbmuxdUnreachable, listen } from './usbmux-client.js';
 import { IOS_PHYSICAL_ID, describeUsbmuxAddress, iosPhysicalOptions, requestTimeoutMs, usbmuxAddress } from './usbmux-address.js';
 
 const MAX_BACKOFF_MS = 10_000;
@@ -80,7 +80,7 @@ export class IosPhysicalDevices implements HostService {
       try {
         ({ connection, closed } = await listen(address, { onAttached: (d) => this.attach(d, forward, timeoutMs), onDetached: (id) => void this.detach(id, 'detached') }, timeoutMs, stopping.signal));
       } catch (error) {
-        lost(describeError(error));
+        lost(error instanceof UsbmuxdUnreachable ? error.brief : describeError(error), describeError(error));
         return;
       }
       if (stopped) {
@@ -98,13 +98,13 @@ export class IosPhysicalDevices implements HostService {
         if (!stopped) lost('usbmuxd closed the connection');
       });
     };
-    const lost = (why: string) => {
+    const lost = (why: string, detail = why) => {
       for (const id of [...this.attached.keys()]) this.detach(id, 'usbmuxd lost');
-      // Most hosts serve no iPhone: a usbmuxd that was never there is news, one that went away is a problem.
-      const line = `physical iPhones and iPads are not followed: ${why}; retrying until usbmuxd is reachable at ${describeUsbmuxAddress(address)}`;
+      // Most hosts serve no iPhone: a usbmuxd that was never there is a debug line (doctor gives the
+      // advice, devices and the dashboard the one-line state); one that went away is a problem.
       if (!outage) {
-        if (everReached) this.log.warn(line);
-        else this.log.info(line);
+        if (everReached) this.log.warn(`physical iPhones and iPads are not followed: ${why}; retrying until usbmuxd is reachable at ${describeUsbmuxAddress(address)}`);
+        else this.log.debug(`physical iPhones and iPads are not followed: ${detail}; retrying until usbmuxd is reachable at ${describeUsbmuxAddress(address)}`);
       }
       outage = true;
       if (retry || stopped) return;

@@ -243,18 +243,35 @@ function deviceOf(entry: unknown): UsbmuxDevice | undefined {
   return { deviceId: DeviceID, udid, connectionType: typeof Properties.ConnectionType === 'string' ? Properties.ConnectionType : 'USB' };
 }
 
+/**
+ * usbmuxd cannot be reached. The message says whether it is missing or stopped and how to get it (for
+ * an exchange that failed, and `doctor`); `brief` is the one-line state for lists (`devices`, the
+ * dashboard), since most hosts serve no iPhone and the advice would crowd out everything else.
+ */
+export class UsbmuxdUnreachable extends HostError {
+  constructor(
+    message: string,
+    readonly brief: string,
+    options: { cause?: unknown },
+  ) {
+    super('device-unavailable', message, options);
+  }
+}
+
 /** usbmuxd cannot be reached: say whether it is missing or stopped, and how to get it. */
-export function usbmuxdUnreachable(address: UsbmuxAddress, error: unknown): HostError {
+export function usbmuxdUnreachable(address: UsbmuxAddress, error: unknown): UsbmuxdUnreachable {
   const code = (error as NodeJS.ErrnoException).code;
   const where = describeUsbmuxAddress(address);
   const why =
     code === 'ENOENT' ? `there is no usbmuxd socket at ${where}` : code === 'ECONNREFUSED' ? `nothing accepts connections at ${where}` : code === 'EACCES' ? `${where} is not accessible to this user` : `${where}: ${(error as Error).message}`;
-  return new HostError(
-    'device-unavailable',
+  const getIt = process.platform === 'darwin' ? 'plug one in' : 'sudo apt install usbmuxd';
+  const brief = code === 'EACCES' ? `usbmuxd is not accessible (${where}): iPhones and iPads over USB are off (sonarhost doctor says why)` : `usbmuxd is not running: iPhones and iPads over USB are off — ${getIt} (sonarhost doctor says more)`;
+  return new UsbmuxdUnreachable(
     `usbmuxd is not running (${why}), so sonarhost cannot reach iPhones or iPads over USB. ` +
       'On macOS it is part of the system (plug the device in; `sudo launchctl kickstart -k system/com.apple.usbmuxd` restarts it); ' +
       'on Linux install and start it (`sudo apt install usbmuxd`, then plug the device in or run `sudo systemctl start usbmuxd`). ' +
       `If it listens elsewhere, set USBMUXD_SOCKET_ADDRESS ("unix:/path" or "host:port") or pluginOptions["ios-physical"].usbmuxdSocket.`,
+    brief,
     { cause: error },
   );
 }

@@ -55,7 +55,7 @@ export class HttpApiService implements HostService {
   ) {
     this.log = logger.child('api');
     this.eventStreams = new EventStreams(this.feed, this.log);
-    this.wsApi = new WsApi(this.registry, this.feed, () => this.health(), this.log);
+    this.wsApi = new WsApi(this.registry, this.feed, () => this.health(), () => this.devices(), this.log);
   }
 
   async start(): Promise<Disposable> {

@@ -44,6 +44,8 @@ export class WsApi implements Disposable {
     private readonly registry: ClientRegistry,
     private readonly feed: EventFeed,
     private readonly health: () => unknown,
+    /** The devices each device transport knows, as `GET /api/devices` answers. */
+    private readonly devices: () => Promise<unknown[]>,
     private readonly log: Logger,
     private readonly limits: WsApiLimits = WS_API_LIMITS,
   ) {
@@ -119,6 +121,8 @@ export class WsApi implements Disposable {
         }
         case 'health':
           return reply(request.id, this.health());
+        case 'devices':
+          return reply(request.id, await this.devices());
         case 'subscribe':
           return subscribe(request);
         case 'unsubscribe': {
@@ -128,7 +132,7 @@ export class WsApi implements Disposable {
           return reply(request.id, { unsubscribed: id });
         }
         default:
-          throw new ApiProblem('bad-request', `unknown message type ${JSON.stringify(request.type)}: use call, clients, init, health, subscribe or unsubscribe`);
+          throw new ApiProblem('bad-request', `unknown message type ${JSON.stringify(request.type)}: use call, clients, init, devices, health, subscribe or unsubscribe`);
       }
     };
 
