@@ -6,7 +6,7 @@
 // (a browser or a server that could not start) hides exactly the failure it was written to catch.
 // A skip that fails the run is counted under `# fail` in the summary, and named just above it.
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -61,8 +61,31 @@ export class SkipCollector {
   }
 }
 
+/** Pids of running adb processes (Linux /proc; elsewhere none are seen, and the check passes). */
+export function adbPids() {
+  const pids = [];
+  for (const name of (() => {
+    try {
+      return readdirSync('/proc');
+    } catch {
+      return [];
+    }
+  })()) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === 'adb' && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
 async function main() {
   const files = process.argv.length > 2 ? process.argv.slice(2) : testFiles('dist/test');
+  // No test may leave an adb server behind (a developer's own adb server, there before, is left alone).
+  const adbBefore = new Set(adbPids());
   const child = spawn(process.execPath, ['--import', './dist/test/setup.js', '--test', '--test-concurrency=2', '--test-timeout=180000', '--test-reporter=tap', ...files], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -91,8 +114,20 @@ async function main() {
       return line;
     });
   }
+  const leftAdb = adbPids().filter((pid) => !adbBefore.has(pid));
+  if (leftAdb.length > 0) {
+    process.stdout.write(`# adb servers left running by the suite (stopped now): ${leftAdb.join(', ')}; every test must stop what it started\n`);
+    for (const pid of leftAdb) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    summary = summary.map((line) => (/^# fail (\d+)/.test(line) ? `# fail ${Number(/^# fail (\d+)/.exec(line)[1]) + 1}` : line));
+  }
   for (const held of summary) process.stdout.write(held + '\n');
-  process.exitCode = failing.length > 0 ? 1 : signal ? 1 : (code ?? 1);
+  process.exitCode = failing.length > 0 || leftAdb.length > 0 ? 1 : signal ? 1 : (code ?? 1);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

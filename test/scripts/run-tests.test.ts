@@ -65,3 +65,19 @@ it('passes', () => {});
     assert.deepEqual(summary(stdout), { pass: 1, fail: 0, skipped: 2 });
   });
 });
+
+describe('the suite runner and adb servers', () => {
+  it('sees an adb server that is running, so one a test left behind fails the run', async () => {
+    const { adbPids } = (await import(join(ROOT, 'scripts', 'run-tests.js'))) as { adbPids: () => number[] };
+    const before = new Set(adbPids());
+    const port = String(process.env.ANDROID_ADB_SERVER_PORT);
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('adb', ['-P', port, 'start-server'], { stdio: 'ignore' });
+    try {
+      const started = adbPids().filter((pid) => !before.has(pid));
+      assert.equal(started.length, 1, `one new adb process: ${started.join(', ')}`);
+    } finally {
+      execFileSync('adb', ['-P', port, 'kill-server'], { stdio: 'ignore' });
+    }
+  });
+});
