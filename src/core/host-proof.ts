@@ -49,6 +49,11 @@ export class ProofChallenges {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** The answer to `GET …/api/hello?nonce=` (any face of the host): undefined when the nonce is malformed. */
+  hello(clientNonce: string | null): { service: 'sonarhost'; nonce: string; proof: string } | undefined {
+    return isNonce(clientNonce) ? { service: 'sonarhost', ...this.answer(clientNonce) } : undefined;
+  }
+
   answer(clientNonce: string): { nonce: string; proof: string } {
     this.prune();
     const serverNonce = newNonce();

@@ -1,6 +1,6 @@
 import type * as http from 'node:http';
 import { tokenMatches } from '../../core/access-token.js';
-import { ProofChallenges, isNonce } from '../../core/host-proof.js';
+import { ProofChallenges } from '../../core/host-proof.js';
 import { loopbackRefusal } from '../../core/loopback-access.js';
 
 /** The cookie the browser UI carries instead of a token it could not send (it adds none to its WebSocket URL). */
@@ -26,8 +26,7 @@ export class FlipperAccess {
 
   /** This host's proof that it holds the token, for a fresh client nonce (undefined when it is malformed). */
   hello(url: URL): { service: 'sonarhost'; nonce: string; proof: string } | undefined {
-    const nonce = url.searchParams.get('nonce');
-    return isNonce(nonce) ? { service: 'sonarhost', ...this.challenges.answer(nonce) } : undefined;
+    return this.challenges.hello(url.searchParams.get('nonce'));
   }
 
   /** The Host and Origin rule alone (for `/health`, which needs no token). */

@@ -1,6 +1,6 @@
 import type * as http from 'node:http';
 import { tokenMatches } from '../../core/access-token.js';
-import { ProofChallenges, isNonce } from '../../core/host-proof.js';
+import { ProofChallenges } from '../../core/host-proof.js';
 import { loopbackRefusal } from '../../core/loopback-access.js';
 import { ApiProblem } from './api-problem.js';
 
@@ -24,9 +24,9 @@ export class ApiAccess {
 
   /** `GET /api/hello?nonce=…`, open to any local caller: this host's proof that it holds the token. */
   hello(url: URL): { service: 'sonarhost'; nonce: string; proof: string } {
-    const nonce = url.searchParams.get('nonce');
-    if (!isNonce(nonce)) throw new ApiProblem('bad-request', 'GET /api/hello needs ?nonce= with 32 to 128 lowercase hex digits');
-    return { service: 'sonarhost', ...this.challenges.answer(nonce) };
+    const answer = this.challenges.hello(url.searchParams.get('nonce'));
+    if (!answer) throw new ApiProblem('bad-request', 'GET /api/hello needs ?nonce= with 32 to 128 lowercase hex digits');
+    return answer;
   }
 
   checkOrigin(req: http.IncomingMessage): void {
