@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readFile, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,6 +45,17 @@ async function alive(pid: number): Promise<boolean> {
   return stat !== undefined && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
 }
 
+/** `npm start` as a user types it, on free ports for every listener (the Flipper UI's too), in its own certificate folder. */
+async function npmStart(dir: string): Promise<{ npm: ChildProcess; ports: number[]; output: () => string }> {
+  const ports = await freePorts(7);
+  const args = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5]), '--flipper-port', String(ports[6])];
+  const npm = spawn('npm', ['start', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SONARHOST_CONFIG: '' } });
+  let output = '';
+  npm.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  npm.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  return { npm, ports, output: () => output };
+}
+
 describe('npm start', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
@@ -52,23 +63,18 @@ describe('npm start', () => {
   afterEach(() => cleanup());
 
   it('starts the built host without compiling, and a SIGTERM to the npm process alone stops it and releases every port', async () => {
-    const ports = await freePorts(7);
-    const args = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5]), '--flipper-port', String(ports[6])];
-    const npm = spawn('npm', ['start', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SONARHOST_CONFIG: '' } });
-    let output = '';
-    npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const { npm, ports, output } = await npmStart(dir);
     let below: number[] = [];
     try {
-      await eventually(() => output.includes('sonarhost is running'), `the host to start:\n${output}`, 60_000);
-      assert.doesNotMatch(output, /building/, 'dist is current, so nothing is compiled');
+      await eventually(() => output().includes('sonarhost is running'), `the host to start:\n${output()}`, 60_000);
+      assert.doesNotMatch(output(), /building/, 'dist is current, so nothing is compiled');
       for (const port of ports) assert.ok(await accepts(port), `port ${port} is served`);
       below = await descendants(npm.pid!);
       assert.ok(below.length > 0, 'npm started the host as a child');
       npm.kill('SIGTERM');
-      await eventually(async () => (await Promise.all(below.map(alive))).every((a) => !a), `every process npm started to exit:\n${output}`, 30_000);
+      await eventually(async () => (await Promise.all(below.map(alive))).every((a) => !a), `every process npm started to exit:\n${output()}`, 30_000);
       for (const port of ports) assert.equal(await accepts(port), false, `port ${port} is released`);
-      assert.match(output, /"msg":"stopped"|stopped/);
+      assert.match(output(), /"msg":"stopped"|stopped/);
     } finally {
       for (const pid of below) if (await alive(pid)) process.kill(pid, 'SIGKILL');
       if (npm.exitCode === null) npm.kill('SIGKILL');
@@ -76,20 +82,15 @@ describe('npm start', () => {
   });
 
   it('stops the host and releases its ports when the npm process is killed outright (SIGKILL)', async () => {
-    const ports = await freePorts(6);
-    const args = ['--cert-dir', join(dir, 'certs'), '--host', '127.0.0.1', '--ports', `${ports[0]},${ports[1]}`, '--alt-ports', `${ports[2]},${ports[3]}`, '--browser-port', String(ports[4]), '--api-port', String(ports[5])];
-    const npm = spawn('npm', ['start', '--', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SONARHOST_CONFIG: '' } });
-    let output = '';
-    npm.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    npm.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const { npm, ports, output } = await npmStart(dir);
     let below: number[] = [];
     try {
-      await eventually(() => output.includes('sonarhost is running'), `the host to start:\n${output}`, 60_000);
+      await eventually(() => output().includes('sonarhost is running'), `the host to start:\n${output()}`, 60_000);
       below = await descendants(npm.pid!);
       assert.ok(below.length > 0, 'npm started the host as a child');
       // npm gets no chance to pass anything on; the shell it ran the script in survives it.
       npm.kill('SIGKILL');
-      await eventually(async () => (await Promise.all(below.map(alive))).every((a) => !a), `every process npm started to exit after npm was killed:\n${output}`, 30_000);
+      await eventually(async () => (await Promise.all(below.map(alive))).every((a) => !a), `every process npm started to exit after npm was killed:\n${output()}`, 30_000);
       for (const port of ports) assert.equal(await accepts(port), false, `port ${port} is released`);
     } finally {
       for (const pid of below) if (await alive(pid)) process.kill(pid, 'SIGKILL');
