@@ -38,6 +38,8 @@ export interface AppOptions {
   plugins?: ClientPlugin[];
   /** How long to wait for the exchange and the secure connection (default 30 s). */
   timeoutMs?: number;
+  /** Which SDK era the app speaks: `rsocket` (the default) or `websocket`; the host serves both. */
+  transport?: 'rsocket' | 'websocket';
 }
 
 export interface ConnectedApp {
@@ -49,6 +51,8 @@ export interface ConnectedApp {
 
 export interface PluginHost {
   config: HostConfig;
+  /** The WebSocket era's ports (the RSocket ones are `config.ports`). */
+  webSocketPorts: { insecure: number; secure: number };
   container: Container;
   /** Runs the project's client SDK as an app: certificate exchange, then the secure connection. */
   connectApp(options: AppOptions): Promise<ConnectedApp>;
@@ -57,19 +61,19 @@ export interface PluginHost {
 
 /**
  * Starts a real host in this process, on free loopback ports, with the author's plugin in its slot
- * (a device transport goes before `desktop`, so it is asked first). Used in a plugin's own tests:
+ * (a device transport goes before `desktop`, so it is asked first), serving both SDK eras. Used in a plugin's own tests:
  * `const host = await startPluginHost({ plugin }); const app = await host.connectApp({...});`.
  */
 export async function startPluginHost(options: PluginHostOptions): Promise<PluginHost> {
   const versionProblem = apiVersionProblem(options.plugin.apiVersion);
   if (versionProblem) throw new HostError('plugin-invalid', `plugin "${options.plugin.id}": ${versionProblem}.`);
   const ownCertDir = options.certDir === undefined ? await mkdtemp(join(tmpdir(), 'sonarhost-plugin-host-')) : undefined;
-  const [insecure, secure] = await freeLoopbackPorts(2);
+  const [insecure, secure, wsInsecure, wsSecure] = await freeLoopbackPorts(4);
   const config: HostConfig = {
     ...defaultConfig(),
     host: ['127.0.0.1'],
     ports: { insecure: insecure!, secure: secure! },
-    webSocket: { insecure: false, secure: false, browser: false },
+    webSocket: { insecure: wsInsecure!, secure: wsSecure!, browser: false },
     api: { port: false },
     flipperServer: { port: false },
     certDir: options.certDir ?? join(ownCertDir!, 'certs'),
@@ -79,10 +83,13 @@ export async function startPluginHost(options: PluginHostOptions): Promise<Plugi
   const { container, host } = await createHostContainer(config, { catalog: [...BUILTIN_PLUGINS, options.plugin], logger: options.logger ?? silentLogger, configDir: options.configDir });
   await host.start();
   const apps = new Set<FlipperClient>();
+  const webSocketPorts = { insecure: wsInsecure!, secure: wsSecure! };
   return {
     config,
+    webSocketPorts,
     container,
     connectApp: async (app) => {
+      const transport = app.transport ?? 'rsocket';
       const client = new FlipperClient({
         appId: app.appId ?? 'com.example.plugintest',
         appName: app.appName ?? 'Plugin Test',
@@ -91,7 +98,8 @@ export async function startPluginHost(options: PluginHostOptions): Promise<Plugi
         stateDir: app.stateDir,
         reportedStateDir: app.reportedStateDir,
         host: '127.0.0.1',
-        ports: config.ports,
+        transport,
+        ports: transport === 'websocket' ? webSocketPorts : config.ports,
         plugins: app.plugins ?? [],
         reconnectMs: 100,
       });
@@ -125,9 +133,9 @@ export async function startPluginHost(options: PluginHostOptions): Promise<Plugi
   };
 }
 
-/** The smallest host that exercises the plugin: RSocket, the desktop transport, and the plugin's slot. */
+/** The smallest host that exercises the plugin: both SDK eras, the desktop transport, and the plugin's slot. */
 function selectionWith(plugin: PluginDescriptor): PluginSelection {
-  const selection: PluginSelection = { certificateStore: 'file-certificate-store', exchange: 'default-exchange', transports: ['rsocket'], deviceTransports: ['desktop'], connectionHandlers: [], services: [] };
+  const selection: PluginSelection = { certificateStore: 'file-certificate-store', exchange: 'default-exchange', transports: ['rsocket', 'websocket'], deviceTransports: ['desktop'], connectionHandlers: [], services: [] };
   switch (plugin.kind) {
     case 'certificate-store':
       return { ...selection, certificateStore: plugin.id };

@@ -104,7 +104,8 @@ describe('plugins from outside the repository', () => {
       api: { port: false },
       certDir: './certs',
       plugins: { deviceTransports: ['sonarhost-mounted-folder-transport', 'desktop'], connectionHandlers: [], services: [] },
-      pluginOptions: { 'mounted-folders': { devices: { 'vm-1': './vm-1' } } },
+      // Options under the package name instead of the plugin id are read by nobody: the host says so.
+      pluginOptions: { 'mounted-folders': { devices: { 'vm-1': './vm-1' } }, 'sonarhost-mounted-folder-transport': { devices: {} } },
     }));
     const host = spawn(NPX, ['--no', 'sonarhost'], { cwd: site, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let logs = '';
@@ -117,6 +118,8 @@ describe('plugins from outside the repository', () => {
     try {
       await eventually(() => logs.includes('listening (insecure)') || host.exitCode !== null, `the host to listen; logs:\n${logs}`, 60_000);
       assert.match(logs, /"device-transport:mounted-folders","device-transport:desktop"/, logs);
+      // The log is JSON lines: the quotes of the message are escaped.
+      assert.match(logs, /pluginOptions\[\\"sonarhost-mounted-folder-transport\\"\] is ignored: options are keyed by plugin id, and the plugin loaded from \\"sonarhost-mounted-folder-transport\\" has the id \\"mounted-folders\\"/, logs);
       const exchanged = once(client, 'exchanged') as Promise<[{ deviceId: string }]>;
       const connected = once(client, 'connected');
       client.start();
@@ -138,9 +141,28 @@ describe('plugins from outside the repository', () => {
     assert.equal(code, 1, output);
     assert.match(output, /plugins\.deviceTransports\[0\]: device-transport plugin "empty-transport" must bind DeviceTransport .*but it binds none of the host contracts/);
   });
+
+  it('npx sonarhost refuses a plugin package whose transport class lacks a method, naming the plugin, its slot and the method', async () => {
+    const site = await siteInstalled;
+    await writeFile(join(site, 'lacking.config.json'), JSON.stringify({ plugins: { deviceTransports: ['lacking-transport', 'desktop'] }, certDir: './certs', api: { port: false }, flipperServer: { port: false } }));
+    const { code, output } = await run(NPX, ['--no', '--', 'sonarhost', '--config', 'lacking.config.json'], site, { allowFailure: true, timeoutMs: 60_000 });
+    assert.equal(code, 1, output);
+    assert.match(output, /plugins\.deviceTransports\[0\]: device-transport plugin "lacking-transport" binds DeviceTransport to LackingTransport \(id "lacking-transport"\), which lacks locate\(\)/);
+  });
+
+  it('npx sonarhost answers a misspelt package name with the installed names closest to it', async () => {
+    const site = await siteInstalled;
+    await writeFile(join(site, 'typo.config.json'), JSON.stringify({ plugins: { deviceTransports: ['sonarhost-mounted-folder-transprt', 'desktop'] }, certDir: './certs', api: { port: false }, flipperServer: { port: false } }));
+    const { code, output } = await run(NPX, ['--no', '--', 'sonarhost', '--config', 'typo.config.json'], site, { allowFailure: true, timeoutMs: 60_000 });
+    assert.equal(code, 1, output);
+    assert.match(output, /Did you mean "sonarhost-mounted-folder-transport"\?/);
+  });
 });
 
-/** A user's folder: sonarhost from the tarball, the plugin from its author's folder, and a plugin that binds nothing. */
+/**
+ * A user's folder: sonarhost from the tarball, the plugin from its author's folder, a plugin that binds
+ * nothing and one whose transport class has no locate().
+ */
 async function installSite(site: string, tarball: string, plugin: string): Promise<string> {
   await mkdir(site);
   await writeFile(join(site, 'package.json'), JSON.stringify({ name: 'my-flipper-host', version: '1.0.0', private: true }));
@@ -152,6 +174,16 @@ async function installSite(site: string, tarball: string, plugin: string): Promi
     join(empty, 'index.js'),
     "import { ContainerModule, definePlugin } from 'sonarhost/plugin-api';\n" +
       "export default definePlugin({ id: 'empty-transport', kind: 'device-transport', description: 'forgets to bind', module: new ContainerModule(() => {}) });\n",
+  );
+  const lacking = join(site, 'node_modules', 'lacking-transport');
+  await mkdir(lacking);
+  await writeFile(join(lacking, 'package.json'), JSON.stringify({ name: 'lacking-transport', version: '1.0.0', type: 'module', main: 'index.js', peerDependencies: { sonarhost: '^0.1.0' } }));
+  await writeFile(
+    join(lacking, 'index.js'),
+    "import { ContainerModule, DeviceTransport, definePlugin, injectable } from 'sonarhost/plugin-api';\n" +
+      "class LackingTransport { id = 'lacking-transport'; serves() { return false; } async deploy() {} }\n" +
+      'injectable()(LackingTransport);\n' +
+      "export default definePlugin({ id: 'lacking-transport', kind: 'device-transport', description: 'forgets locate', module: new ContainerModule(({ bind }) => { bind(DeviceTransport).to(LackingTransport).inSingletonScope(); }) });\n",
   );
   return site;
 }

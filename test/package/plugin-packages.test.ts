@@ -7,15 +7,16 @@ import { CLI_PATH } from '../helpers/run-cli.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 /**
- * Plugin packages as their authors work on them, against the packed sonarhost: a package written by
- * `create-plugin` (its own `npm install`, then `npm test`), and the event-recorder example, which
- * shares that install (same dependencies) and runs its own `npm test`.
+ * Plugin packages as their authors work on them, against the packed sonarhost: packages written by
+ * `create-plugin` (the handler's own `npm install`, then `npm test`; the device transport and the
+ * event-recorder example share that install, having the same dependencies, and run their own `npm test`).
  */
 describe('plugin packages and their own tests', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let scaffold: string;
   let recorder: string;
+  let transportTested: Promise<{ output: string }>;
   let scaffoldTested: Promise<{ output: string }>;
   let recorderTested: Promise<{ output: string }>;
 
@@ -25,9 +26,13 @@ describe('plugin packages and their own tests', () => {
     scaffold = join(dir, 'my-handler');
     recorder = join(dir, 'event-recorder-handler');
     await cp(join(ROOT, 'examples', 'event-recorder-handler'), recorder, { recursive: true, filter: (source) => !/[\\/](node_modules|dist)$/.test(source) });
+    const transport = join(dir, 'toaster-transport');
     await run(process.execPath, [CLI_PATH, 'create-plugin', scaffold, '--kind', 'connection-handler', '--sonarhost', `file:${tarball}`], dir);
-    const installed = later(run(NPM, ['install', ...QUICK_INSTALL], scaffold).then(() => symlink(join(scaffold, 'node_modules'), join(recorder, 'node_modules'), 'dir')));
+    await run(process.execPath, [CLI_PATH, 'create-plugin', transport, '--kind', 'device-transport', '--sonarhost', `file:${tarball}`], dir);
+    const shareInstall = (folder: string) => symlink(join(scaffold, 'node_modules'), join(folder, 'node_modules'), 'dir');
+    const installed = later(run(NPM, ['install', ...QUICK_INSTALL], scaffold).then(() => Promise.all([shareInstall(recorder), shareInstall(transport)])));
     scaffoldTested = later(installed.then(() => run(NPM, ['test'], scaffold)));
+    transportTested = later(installed.then(() => run(NPM, ['test'], transport)));
     recorderTested = later(installed.then(() => run(NPM, ['test'], recorder)));
     await installed;
   });
@@ -37,6 +42,13 @@ describe('plugin packages and their own tests', () => {
     const { output } = await scaffoldTested;
     assert.match(output, /ok \d+ - connection handler "my-handler" conformance/);
     assert.match(output, /ok \d+ - sees a real app connect through the exchange and the secure connection/);
+    assert.match(output, /# fail 0/);
+  });
+
+  it('a device transport written by create-plugin serves a made-up os over both SDK eras through its own tests (sonarhost/testing)', async () => {
+    const { output } = await transportTested;
+    assert.match(output, /ok \d+ - device transport "toaster-transport" conformance/);
+    for (const era of ['rsocket', 'websocket']) assert.match(output, new RegExp(`ok \\d+ - an app on the device completes the exchange and the secure connection \\(${era}\\)`));
     assert.match(output, /# fail 0/);
   });
 

@@ -152,30 +152,36 @@ import { test } from 'node:test';
 import { describeDeviceTransportConformance, startPluginHost } from 'sonarhost/testing';
 import plugin from '../src/index.js';
 
+// The host keeps no list of OSes: it asks the device transports, so an app may name any os (this one
+// is made up) and still reach this transport over both SDK eras.
+const OS = 'Toaster';
+
 // sonarhost's own checks of the DeviceTransport contract.
 describeDeviceTransportConformance({
   plugin,
   setup: async (root) => ({
     pluginOptions: { '${id}': { devices: { 'device-1': join(root, 'device-1') } } },
-    query: { os: 'Linux', device: 'device-1' },
+    query: { os: OS, device: 'device-1' },
     destination: '/data/app/sonar/',
     localFolder: join(root, 'device-1', 'data', 'app', 'sonar'),
   }),
 });
 
-test('an app on the device completes the exchange and the secure connection', async () => {
-  const root = await mkdtemp(join(tmpdir(), '${id}-test-'));
-  const host = await startPluginHost({ plugin, pluginOptions: { '${id}': { devices: { 'device-1': join(root, 'device-1') } } } });
-  try {
-    const appFolder = join(root, 'device-1', 'data', 'app', 'sonar');
-    await mkdir(appFolder, { recursive: true });
-    const app = await host.connectApp({ device: 'device-1', stateDir: appFolder, reportedStateDir: '/data/app/sonar/' });
-    assert.equal(app.deviceId, '${id}:device-1');
-  } finally {
-    await host.stop();
-    await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-  }
-});
+for (const transport of ['rsocket', 'websocket'] as const) {
+  test(\`an app on the device completes the exchange and the secure connection (\${transport})\`, async () => {
+    const root = await mkdtemp(join(tmpdir(), '${id}-test-'));
+    const host = await startPluginHost({ plugin, pluginOptions: { '${id}': { devices: { 'device-1': join(root, 'device-1') } } } });
+    try {
+      const appFolder = join(root, 'device-1', 'data', 'app', 'sonar');
+      await mkdir(appFolder, { recursive: true });
+      const app = await host.connectApp({ transport, os: OS, device: 'device-1', stateDir: appFolder, reportedStateDir: '/data/app/sonar/' });
+      assert.equal(app.deviceId, '${id}:device-1');
+    } finally {
+      await host.stop();
+      await rm(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+    }
+  });
+}
 `;
 
 const connectionHandlerSource = (id: string, className: string) => `/**
