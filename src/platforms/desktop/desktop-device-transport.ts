@@ -1,13 +1,13 @@
-import { realpath, stat } from 'node:fs/promises';
+import { realpathSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { inject, injectable, optional } from 'inversify';
-import { writeFileAtomic } from '../../core/atomic-file.js';
+import { replaceFileSync } from '../../core/atomic-file.js';
 import { ClientRegistry } from '../../core/client-registry.js';
 import { type DeviceFile, type DeviceSummary, type DeviceTarget, type DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
-import { readRegularFile } from '../../core/regular-file.js';
+import { readRegularFileSync } from '../../core/regular-file.js';
 import { normalizeCsr } from '../../core/x509/csr.js';
 
 export const DESKTOP_OSES = ['MacOS', 'Windows', 'Linux'];
@@ -66,15 +66,16 @@ export class DesktopDeviceTransport implements DeviceTransport {
     }
     let folder: string;
     try {
-      folder = await realpath(destination);
-      if (!(await stat(folder)).isDirectory()) throw new Error('not a directory');
+      // Synchronous, as are the reads and writes below: see readRegularFileSync and replaceFileSync.
+      folder = realpathSync.native(destination);
+      if (!statSync(folder).isDirectory()) throw new Error('not a directory');
     } catch (error) {
       throw new HostError('destination-refused', `The destination ${destination} is not an existing folder on this computer (${describeError(error)}). The app must create it and write app.csr there first.`);
     }
     let onDisk: string;
     try {
       // A CSR sent with CRLF line ends is at most twice the size limit the exchange already enforced.
-      onDisk = (await readRegularFile(join(folder, 'app.csr'), 2 * this.config.limits.maxCsrBytes)).toString('utf8');
+      onDisk = readRegularFileSync(join(folder, 'app.csr'), 2 * this.config.limits.maxCsrBytes).toString('utf8');
     } catch (error) {
       throw new HostError(
         'destination-refused',
@@ -90,14 +91,22 @@ export class DesktopDeviceTransport implements DeviceTransport {
   async deploy(_request: ExchangeRequest, target: DeviceTarget, files: readonly DeviceFile[]): Promise<void> {
     const folder = target.detail as string;
     // Signing happens between locate and deploy: if a folder on the way became a link meanwhile, stop.
-    const now = await realpath(folder).catch(() => undefined);
+    const now = resolvedOrUndefined(folder);
     if (now !== folder) {
       throw new HostError('destination-refused', `The folder ${folder} changed while its certificates were being made${now ? ` (it now resolves to ${now})` : ''}; nothing was written. Let the app retry.`);
     }
     for (const file of files) {
-      // A rename replaces a symlink planted at the file name instead of following it. No fsync: a
+      // A link planted at the file name is removed, never followed. No fsync: a
       // certificate lost to a power cut is missing or fails TLS, and the SDKs redo the exchange for both.
-      await writeFileAtomic(join(folder, file.name), file.contents, 0o644, { durable: false });
+      replaceFileSync(join(folder, file.name), file.contents, 0o644);
     }
+  }
+}
+
+function resolvedOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return undefined;
   }
 }

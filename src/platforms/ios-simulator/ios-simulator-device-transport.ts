@@ -1,16 +1,17 @@
-import { realpath, stat } from 'node:fs/promises';
+import { realpathSync, statSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { isAbsolute, join, normalize } from 'node:path';
 import { inject, injectable } from 'inversify';
-import { writeFileAtomic } from '../../core/atomic-file.js';
+import { replaceFileSync } from '../../core/atomic-file.js';
 import { type DeviceFile, type DeviceSummary, type DeviceTarget, type DeviceTransport, type ExchangeRequest } from '../../core/device-transport.js';
 import { type HealthCheck } from '../../core/health-check.js';
 import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
+import { readRegularFileSync } from '../../core/regular-file.js';
 import { normalizeCsr } from '../../core/x509/csr.js';
 import { readContainerBundleId } from './container-metadata.js';
 import { CoreSimulatorDevices, type Simulator } from './core-simulator-devices.js';
-import { readRegularFile } from '../../core/regular-file.js';
 import { CONTAINER_METADATA, IOS_SIMULATOR_ID, containerPlaceOf, isInside } from './simulator-paths.js';
 import { deviceTypeLabel, runtimeLabel } from './simulator-labels.js';
 
@@ -61,7 +62,8 @@ export class IosSimulatorDeviceTransport implements DeviceTransport {
 
     let realRoot: string;
     try {
-      realRoot = await realpath(root);
+      // Synchronous, as are the reads and writes below: see readRegularFileSync and replaceFileSync.
+      realRoot = realpathSync.native(root);
     } catch (error) {
       throw new HostError(
         'device-unavailable',
@@ -71,8 +73,8 @@ export class IosSimulatorDeviceTransport implements DeviceTransport {
 
     let folder: string;
     try {
-      folder = await realpath(destination);
-      if (!(await stat(folder)).isDirectory()) throw new Error('not a directory');
+      folder = realpathSync.native(destination);
+      if (!statSync(folder).isDirectory()) throw new Error('not a directory');
     } catch (error) {
       throw refused(`The destination ${destination} is not an existing folder on this Mac (${describeError(error)}). The app must create it and write app.csr there before asking.`);
     }
@@ -106,7 +108,7 @@ export class IosSimulatorDeviceTransport implements DeviceTransport {
     let onDisk: string;
     try {
       // A CSR sent with CRLF line ends is at most twice the size limit the exchange already enforced.
-      onDisk = (await readRegularFile(join(folder, 'app.csr'), 2 * this.config.limits.maxCsrBytes)).toString('utf8');
+      onDisk = readRegularFileSync(join(folder, 'app.csr'), 2 * this.config.limits.maxCsrBytes).toString('utf8');
     } catch (error) {
       throw refused(`The destination ${destination} holds no readable app.csr (${describeError(error)}). The app must write its CSR there as app.csr before asking: it proves the folder is the app's own.`);
     }
@@ -123,7 +125,7 @@ export class IosSimulatorDeviceTransport implements DeviceTransport {
     // Signing happens between locate and deploy: if a folder on the way became a link meanwhile, stop.
     let now: string | undefined;
     try {
-      now = await realpath(folder);
+      now = realpathSync.native(folder);
     } catch {
       now = undefined;
     }
@@ -131,9 +133,9 @@ export class IosSimulatorDeviceTransport implements DeviceTransport {
       throw refused(`The folder ${folder} changed while its certificates were being made${now ? ` (it now resolves to ${now})` : ''}; nothing was written. Let the app retry.`);
     }
     for (const file of files) {
-      // A rename replaces a link planted at the file name instead of following it. No fsync: a certificate
+      // A link planted at the file name is removed, never followed. No fsync: a certificate
       // lost or truncated by a power cut is missing or fails TLS, and the SDKs redo the exchange for both.
-      await writeFileAtomic(join(folder, file.name), file.contents, 0o644, { durable: false });
+      replaceFileSync(join(folder, file.name), file.contents, 0o644);
     }
     const apps = this.exchanged.get(udid) ?? new Set<string>();
     apps.add(request.csr.appId);
