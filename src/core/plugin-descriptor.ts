@@ -28,6 +28,30 @@ export interface PluginDescriptor {
   requires?: readonly symbol[];
 }
 
+/**
+ * A plugin the catalog knows by id and kind, imported only when a config selects it: the built-ins
+ * are listed this way, so a host does not load (say) adb's client when its config has no Android.
+ */
+export interface LazyPluginDescriptor {
+  id: string;
+  kind: PluginKind;
+  /** Imports the plugin's module and returns its descriptor (same id and kind). */
+  load(): Promise<PluginDescriptor>;
+}
+
+/** What a plugin catalog holds: descriptors, or lazy entries that load one. */
+export type PluginCatalogEntry = PluginDescriptor | LazyPluginDescriptor;
+
+/** The descriptor behind a catalog entry, importing its module if it is lazy. */
+export async function loadCatalogEntry(entry: PluginCatalogEntry): Promise<PluginDescriptor> {
+  if (!('load' in entry)) return entry;
+  const descriptor = await entry.load();
+  if (descriptor.id !== entry.id || descriptor.kind !== entry.kind) {
+    throw new Error(`the catalog lists ${entry.kind} plugin "${entry.id}", but its module describes ${descriptor.kind} plugin "${descriptor.id}"`);
+  }
+  return descriptor;
+}
+
 /** Stamps a descriptor with the plugin API version it is compiled against; what plugins export. */
 export function definePlugin(descriptor: Omit<PluginDescriptor, 'apiVersion'>): PluginDescriptor {
   return { ...descriptor, apiVersion: PLUGIN_API_VERSION };

@@ -17,7 +17,7 @@ import { HostError } from '../core/host-error.js';
 import { HostEvents } from '../core/host-events.js';
 import { EventFeed } from '../core/event-feed.js';
 import { Logger, silentLogger } from '../core/logger.js';
-import { type PluginDescriptor, type PluginKind } from '../core/plugin-descriptor.js';
+import { type PluginCatalogEntry, type PluginDescriptor, type PluginKind } from '../core/plugin-descriptor.js';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
 import { defaultConfig } from './config-sources.js';
 import { checkContracts } from './contract-check.js';
@@ -29,7 +29,7 @@ export interface HostContainerOverrides {
   /** Loaded after the plugins; may `rebind` any service (tests override one provider this way). */
   modules?: ContainerModule[];
   /** Plugin catalog; defaults to the built-in plugins. */
-  catalog?: readonly PluginDescriptor[];
+  catalog?: readonly PluginCatalogEntry[];
   /** The working folder, second place package-name plugins are resolved from (default process.cwd()). */
   cwd?: string;
   /** The config file's folder, first place package-name plugins are resolved from. */
@@ -116,7 +116,7 @@ export async function createHostContainer(config: HostConfig, overrides: HostCon
 }
 
 /** The entries of the config's plugin selection that name a module (a path or a package), not a built-in id. */
-export function pluginModuleEntries(config: HostConfig, catalog: readonly PluginDescriptor[] = BUILTIN_PLUGINS): PluginModuleEntry[] {
+export function pluginModuleEntries(config: HostConfig, catalog: readonly PluginCatalogEntry[] = BUILTIN_PLUGINS): PluginModuleEntry[] {
   const entries: PluginModuleEntry[] = [];
   for (const [key] of SLOTS) {
     const value = config.plugins[key];
@@ -129,7 +129,7 @@ export function pluginModuleEntries(config: HostConfig, catalog: readonly Plugin
 }
 
 /** The selection with every module entry dropped; a single slot gets its built-in default back. */
-function withoutModules(selection: PluginSelection, catalog: readonly PluginDescriptor[]): PluginSelection {
+function withoutModules(selection: PluginSelection, catalog: readonly PluginCatalogEntry[]): PluginSelection {
   const builtin = (specifier: string) => catalog.some((p) => p.id === specifier);
   const defaults = defaultConfig().plugins;
   return {
@@ -178,7 +178,7 @@ function warnAboutUnusedPluginOptions(config: HostConfig, plugins: readonly Sele
     logger.warn(
       selectedAs
         ? `pluginOptions["${key}"] is ignored: options are keyed by plugin id, and the plugin loaded from "${key}" has the id "${selectedAs.plugin.id}"`
-        : `pluginOptions["${key}"] is ignored: no loaded plugin has that id`,
+        : `pluginOptions["${key}"] is ignored: no loaded plugin has that id (the loaded plugins are ${ids.map((id) => `"${id}"`).join(', ')})`,
       { loadedPluginIds: ids },
     );
   }
@@ -203,7 +203,7 @@ interface SelectedPlugin {
 
 async function selectPlugins(
   selection: PluginSelection,
-  catalog: readonly PluginDescriptor[],
+  catalog: readonly PluginCatalogEntry[],
   configDir: string | undefined,
   cwd: string,
   beforeImport: HostContainerOverrides['beforeImport'],

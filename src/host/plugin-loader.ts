@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HostError, describeError } from '../core/host-error.js';
-import { type PluginDescriptor, type PluginKind, apiVersionProblem, descriptorProblems } from '../core/plugin-descriptor.js';
+import { type PluginCatalogEntry, type PluginDescriptor, type PluginKind, apiVersionProblem, descriptorProblems, loadCatalogEntry } from '../core/plugin-descriptor.js';
 import { closestNames } from './closest-names.js';
 
 /** Where sonarhost itself is installed: the last place a package name is looked up. */
@@ -37,13 +37,16 @@ export async function resolvePlugin(
   specifier: string,
   expectedKind: PluginKind,
   configKey: string,
-  catalog: readonly PluginDescriptor[],
+  catalog: readonly PluginCatalogEntry[],
   bases: readonly PluginBase[] = pluginBases(undefined, process.cwd()),
   /** Told each module file right before it is imported (and so runs). */
   beforeImport: (file: string) => void = () => undefined,
 ): Promise<PluginDescriptor> {
   const builtin = catalog.find((p) => p.id === specifier);
-  if (builtin) return checkKind(builtin, expectedKind, configKey, specifier);
+  if (builtin) {
+    checkKind(builtin, expectedKind, configKey, specifier);
+    return loadCatalogEntry(builtin);
+  }
 
   const url = locateModule(specifier, expectedKind, configKey, catalog, bases);
   let exports: Record<string, unknown>;
@@ -79,7 +82,7 @@ function descriptorExport(exports: Record<string, unknown>): unknown {
   return candidate;
 }
 
-function locateModule(specifier: string, kind: PluginKind, configKey: string, catalog: readonly PluginDescriptor[], bases: readonly PluginBase[]): string {
+function locateModule(specifier: string, kind: PluginKind, configKey: string, catalog: readonly PluginCatalogEntry[], bases: readonly PluginBase[]): string {
   if (isAbsolute(specifier) || specifier.startsWith('./') || specifier.startsWith('../')) {
     const file = resolve(bases[0]!.folder, specifier);
     if (!existsSync(file)) throw new HostError('plugin-invalid', `${configKey}: cannot load plugin module "${specifier}": ${file} does not exist.`);
@@ -129,7 +132,7 @@ function installedPackages(folder: string): string[] {
   }
 }
 
-function checkKind(plugin: PluginDescriptor, expected: PluginKind, configKey: string, specifier: string): PluginDescriptor {
+function checkKind<T extends { kind: PluginKind }>(plugin: T, expected: PluginKind, configKey: string, specifier: string): T {
   if (plugin.kind !== expected) {
     throw new HostError('plugin-invalid', `${configKey}: "${specifier}" is a ${plugin.kind} plugin, but this entry takes a ${expected} plugin.`);
   }

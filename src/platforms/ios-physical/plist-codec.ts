@@ -1,18 +1,21 @@
-import { parse, stringify } from 'simple-plist';
+import type * as SimplePlist from 'simple-plist';
 import { HostError } from '../../core/host-error.js';
+import { lazyRequire } from '../../core/lazy-require.js';
+
+const simplePlist = lazyRequire<typeof SimplePlist>('simple-plist');
 
 export type PlistDict = Record<string, unknown>;
 
 /** An XML plist, as usbmuxd (protocol version 1) and lockdownd expect. */
 export function encodePlist(value: PlistDict): Buffer {
-  return Buffer.from(stringify(value), 'utf8');
+  return Buffer.from(simplePlist().stringify(value), 'utf8');
 }
 
 /** Decodes an XML or binary plist whose top level must be a dictionary. */
 export function decodePlist(bytes: Buffer, what: string): PlistDict {
   let value: unknown;
   try {
-    value = parse(bytes);
+    value = simplePlist().parse(bytes);
   } catch (error) {
     throw new HostError('protocol-invalid', `${what} sent a property list that cannot be read.`, { cause: error });
   }

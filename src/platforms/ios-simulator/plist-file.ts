@@ -1,5 +1,8 @@
-import { parse } from 'simple-plist';
+import type * as SimplePlist from 'simple-plist';
+import { lazyRequire } from '../../core/lazy-require.js';
 import { readRegularFile } from '../../core/regular-file.js';
+
+const simplePlist = lazyRequire<typeof SimplePlist>('simple-plist');
 
 /** Far above any device.plist or container metadata CoreSimulator writes; bounds what a stray file costs. */
 export const MAX_PLIST_BYTES = 256 * 1024;
@@ -13,7 +16,7 @@ export async function readPlistFile(path: string): Promise<Record<string, unknow
   // simple-plist tells the formats apart by the first byte: let a BOM or blank lines before `<?xml` pass.
   let start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   while (start < bytes.length && [0x20, 0x09, 0x0a, 0x0d].includes(bytes[start]!)) start++;
-  const value = parse<unknown>(bytes.subarray(start), path);
+  const value = simplePlist().parse<unknown>(bytes.subarray(start), path);
   if (typeof value !== 'object' || value === null || Array.isArray(value) || Buffer.isBuffer(value) || value instanceof Date) {
     throw new Error(`${path} is not a dictionary plist`);
   }
