@@ -249,6 +249,14 @@ describe('help for the commands for a running host', () => {
     });
   }
 
+  it('devices --help names every kind of device it lists (Android, simulators, iPhones, this computer) and where the list comes from', async () => {
+    const result = await runCli(['devices', '--help']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Usage: sonarhost devices/);
+    for (const kind of [/Android devices/, /iOS simulators/, /iPhones and iPads attached over USB/, /this\s+computer, for desktop apps/]) assert.match(result.stdout, kind);
+    assert.match(result.stdout, /When a host is running for the certificate folder, the list is the one that host sees/);
+  });
+
   it('lists them at the top level, and refuses an unknown option with exit code 2', async () => {
     const result = await runCli(['--help']);
     for (const command of ['status', 'clients', 'call', 'events']) assert.match(result.stdout, new RegExp(`\\n  ${command} +\\S`));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePorts } from '../helpers/free-ports.js';
@@ -39,5 +39,30 @@ describe('a second host on the same certificate folder', () => {
     assert.equal(await readFile(join(certDir, 'api.json'), 'utf8'), recordBefore, 'the record is the first host\'s');
     const status = await runCli(['status', '--cert-dir', certDir], { cwd: dir });
     assert.equal(status.code, 0, status.stderr);
+  });
+});
+
+/** Stopping removes the host's own api.json, and never a record another host wrote since. */
+describe('api.json when a host stops', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  before(async () => ({ path: dir, cleanup } = await makeTempDir()));
+  after(async () => await cleanup());
+
+  it('is removed when it is this host\'s own record', async () => {
+    const host = await startTestHost(join(dir, 'own'), withApi);
+    const record = join(host.config.certDir, 'api.json');
+    await access(record);
+    await host.stop();
+    await assert.rejects(access(record), { code: 'ENOENT' });
+  });
+
+  it('is left alone when another host has replaced it since', async () => {
+    const host = await startTestHost(join(dir, 'replaced'), withApi);
+    const record = join(host.config.certDir, 'api.json');
+    const other = JSON.stringify({ url: 'http://127.0.0.1:1', wsUrl: 'ws://127.0.0.1:1/api/ws', pid: process.ppid, version: '0.0.0', startedAt: new Date(0).toISOString() }, null, 2) + '\n';
+    await writeFile(record, other, { mode: 0o600 });
+    await host.stop();
+    assert.equal(await readFile(record, 'utf8'), other, 'the other host\'s record survives');
   });
 });

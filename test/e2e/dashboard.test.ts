@@ -19,9 +19,9 @@ describe('the dashboard in headless Chromium', () => {
   let host: TestHost;
   let browser: Browser | undefined;
   const clients: FlipperClient[] = [];
-  const connect = (name: string) => {
+  const connect = (name: string, device = 'box') => {
     const client = new FlipperClient({
-      appId: `com.example.${name}`, appName: `Dash ${name}`, os: 'Linux', device: 'box', stateDir: join(dir, name, 'sonar'),
+      appId: `com.example.${name}`, appName: `Dash ${name}`, os: 'Linux', device, stateDir: join(dir, name, 'sonar'),
       host: '127.0.0.1', ports: host.ports, plugins: [demoPlugin()], reconnectMs: 50,
     });
     clients.push(client);
@@ -31,7 +31,13 @@ describe('the dashboard in headless Chromium', () => {
 
   before(async () => {
     ({ path: dir, cleanup } = await makeTempDir());
-    host = await startTestHost(dir, withApi);
+    host = await startTestHost(dir, (config) => {
+      withApi(config);
+      // iPhones on a machine without usbmuxd: the Devices card must show the one-line state, not the
+      // whole how-to (which `doctor` and the log give).
+      config.plugins.deviceTransports = ['desktop', 'ios-physical'];
+      config.pluginOptions['ios-physical'] = { usbmuxdSocket: `unix:${join(dir, 'no-usbmuxd.sock')}` };
+    });
   });
   after(async () => {
     await browser?.close();
@@ -72,6 +78,9 @@ describe('the dashboard in headless Chromium', () => {
     assert.equal(await page.evaluate(() => location.hash), '', 'the token is taken out of the address bar');
 
     connect('second');
+    // Ids with no place to break (80 characters of app name, a 60-character device): the cards must wrap them.
+    connect('L'.repeat(74), 'D'.repeat(60));
+    await page.waitForFunction(() => /L{74}/.test(document.querySelector('#clients')?.textContent ?? ''), undefined, { timeout: 15_000 });
     await page.waitForFunction(() => /Dash second/.test(document.querySelector('#clients')?.textContent ?? ''), undefined, { timeout: 15_000 });
     clients[0]!.send('demo', 'tick', { n: 42 });
     await page.waitForFunction(() => /demo\.tick\s+\{"n":42\}/.test(document.querySelector('#log')?.textContent ?? ''), undefined, { timeout: 15_000 });
@@ -119,6 +128,11 @@ describe('the dashboard in headless Chromium', () => {
     const logText = (await page.textContent('#log'))!;
     assert.match(logText, /connected: Dash first#Linux#box#/);
     assert.doesNotMatch(logText, /Dash%20first/);
+    const devices = (await page.textContent('#devices'))!;
+    assert.match(devices, /usbmuxd is not running: iPhones and iPads over USB are off/);
+    assert.doesNotMatch(devices, /USBMUXD_SOCKET_ADDRESS/, 'the Devices card shows the brief state, not the how-to');
+    const fit = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth }));
+    assert.ok(fit.scrollWidth <= fit.innerWidth, `the page fits 1280 px without scrolling sideways: ${JSON.stringify(fit)}`);
     const sideways = await page.$$eval('section', (sections) => sections.filter((s) => s.scrollWidth > s.clientWidth + 1).map((s) => `${s.querySelector('h2')?.textContent}: ${s.scrollWidth} > ${s.clientWidth}`));
     assert.deepEqual(sideways, [], 'no card scrolls sideways at 1280 px');
 

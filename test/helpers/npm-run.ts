@@ -26,9 +26,9 @@ export function userEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs a command to its end, output collected; a failure or a timeout rejects with that output. */
-export function run(command: string, args: string[], cwd: string, options: { timeoutMs?: number; allowFailure?: boolean } = {}): Promise<RunResult> {
+export function run(command: string, args: string[], cwd: string, options: { timeoutMs?: number; allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env: userEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));

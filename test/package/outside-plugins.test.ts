@@ -105,7 +105,8 @@ describe('plugins from outside the repository', () => {
       certDir: './certs',
       plugins: { deviceTransports: ['sonarhost-mounted-folder-transport', 'desktop'], connectionHandlers: [], services: [] },
       // Options under the package name instead of the plugin id are read by nobody: the host says so.
-      pluginOptions: { 'mounted-folders': { devices: { 'vm-1': './vm-1' } }, 'sonarhost-mounted-folder-transport': { devices: {} } },
+      // Options for a plugin that is not loaded at all: the warning lists the ids that are.
+      pluginOptions: { 'mounted-folders': { devices: { 'vm-1': './vm-1' } }, 'sonarhost-mounted-folder-transport': { devices: {} }, nope: {} },
     }));
     const host = spawn(NPX, ['--no', 'sonarhost'], { cwd: site, env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let logs = '';
@@ -120,6 +121,7 @@ describe('plugins from outside the repository', () => {
       assert.match(logs, /"device-transport:mounted-folders","device-transport:desktop"/, logs);
       // The log is JSON lines: the quotes of the message are escaped.
       assert.match(logs, /pluginOptions\[\\"sonarhost-mounted-folder-transport\\"\] is ignored: options are keyed by plugin id, and the plugin loaded from \\"sonarhost-mounted-folder-transport\\" has the id \\"mounted-folders\\"/, logs);
+      assert.match(logs, /pluginOptions\[\\"nope\\"\] is ignored: no loaded plugin has that id \(the loaded plugins are [^)]*\\"mounted-folders\\"[^)]*\\"desktop\\"/, logs);
       const exchanged = once(client, 'exchanged') as Promise<[{ deviceId: string }]>;
       const connected = once(client, 'connected');
       client.start();

@@ -24,14 +24,17 @@ export const DASHBOARD_HTML = `<!doctype html>
   h2 { font-size: 15px; margin: 0 0 8px; }
   table { border-collapse: collapse; width: 100%; font-size: 13px; }
   th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid #eceef2; vertical-align: top; overflow-wrap: anywhere; }
-  th { color: #5b6477; font-weight: 600; }
+  th { color: #5b6477; font-weight: 600; white-space: nowrap; overflow-wrap: normal; }
   .ok { color: #137333; } .fail { color: #b3261e; } .muted { color: #7a8194; }
   .recent { opacity: .6; }
-  form { display: grid; grid-template-columns: auto 1fr; gap: 6px 10px; font-size: 13px; align-items: center; }
+  form { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 6px 10px; font-size: 13px; align-items: center; }
+  /* A select is as wide as its longest option (a client id can be 300 characters): cap it to its cell. */
+  select, input, textarea { min-width: 0; max-width: 100%; box-sizing: border-box; }
   form textarea { font-family: ui-monospace, monospace; font-size: 12px; min-height: 48px; }
   form button { justify-self: start; }
   #call-result { font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap; max-height: 240px; overflow: auto; margin: 8px 0 0; }
-  .filters { display: flex; gap: 12px; font-size: 13px; margin-bottom: 6px; align-items: center; }
+  .filters { display: flex; flex-wrap: wrap; gap: 12px; font-size: 13px; margin-bottom: 6px; align-items: center; }
+  .filters label { min-width: 0; max-width: 100%; } .filters select { max-width: min(40ch, 100%); }
   #log { font-family: ui-monospace, monospace; font-size: 12px; max-height: 320px; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
   #login { padding: 40px; } #login input { width: min(420px, 100%); font-family: monospace; }
 </style>
