@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { CoreSimulatorFixture, sonarFolder } from '../test/helpers/coresimulator-fixture.js';
 import { type FlipperServerChild, startFlipperServerChild } from './flipper-server-process.js';
 import { type ExchangeTarget, makeIdentity, prepareFolder, timedExchange } from './raw-app.js';
+import { processCpuMs } from './processes.js';
 import { type SonarhostChild, startSonarhostChild } from './sonarhost-process.js';
 import { timedWsExchange } from './ws-app.js';
 import { type LatencySummary, summarize } from './stats.js';
@@ -12,6 +13,8 @@ export interface ExchangeKindResult {
   /** flipper p50 / sonarhost p50 (how many times faster sonarhost is). */
   ratioP50?: number;
   ratioP95?: number;
+  /** Host CPU per exchange, ms (all threads and waited-for children; mean over the recorded exchanges). */
+  cpuMs?: { sonarhost?: number; flipper?: number };
   errors: string[];
 }
 
@@ -53,6 +56,25 @@ export async function measureExchangeLatency(dir: string, options: { perHost: nu
   const none = (): Record<Kind, number[]> => ({ desktop: [], simulator: [], wsDesktop: [], wsSimulator: [] });
   const samples: Record<HostName, Record<Kind, number[]>> = { sonarhost: none(), flipper: none() };
   const errors: Record<Kind, string[]> = { desktop: [], simulator: [], wsDesktop: [], wsSimulator: [] };
+  // CPU per exchange: each host's CPU reading at the start of its every exchange; the difference to
+  // its next reading (its next exchange, after the other host's turn) is charged to this one, so work
+  // a host does after answering (closing, logging, reaping openssl) counts too.
+  const cpuTotals: Record<HostName, Record<Kind, { ms: number; count: number }>> = {
+    sonarhost: { desktop: { ms: 0, count: 0 }, simulator: { ms: 0, count: 0 }, wsDesktop: { ms: 0, count: 0 }, wsSimulator: { ms: 0, count: 0 } },
+    flipper: { desktop: { ms: 0, count: 0 }, simulator: { ms: 0, count: 0 }, wsDesktop: { ms: 0, count: 0 }, wsSimulator: { ms: 0, count: 0 } },
+  };
+  const lastReading: Partial<Record<HostName, { cpu: number; kind: Kind; record: boolean }>> = {};
+  const readCpu = (host: HostName, next?: { kind: Kind; record: boolean }) => {
+    const pid = host === 'sonarhost' ? sonarhost?.pid : flipper?.pid;
+    const cpu = pid === undefined ? undefined : processCpuMs(pid);
+    const last = lastReading[host];
+    if (cpu !== undefined && last?.record) {
+      cpuTotals[host][last.kind].ms += cpu - last.cpu;
+      cpuTotals[host][last.kind].count++;
+    }
+    if (cpu === undefined || !next) delete lastReading[host];
+    else lastReading[host] = { cpu, ...next };
+  };
   try {
     sonarhost = await startSonarhostChild(dir, {
       certDir: join(dir, 'sonarhost-certs'),
@@ -74,6 +96,7 @@ export async function measureExchangeLatency(dir: string, options: { perHost: nu
     const one = async (host: HostName, kind: Kind, record: boolean) => {
       const port = ports[host];
       if (port === undefined) return;
+      readCpu(host, { kind, record });
       try {
         const ws = kind.startsWith('ws');
         const { ms, deviceId } = ws ? await timedWsExchange(port.ws, identity, targets[host][kind]) : await timedExchange(port.rsocket, identity, targets[host][kind]);
@@ -91,6 +114,10 @@ export async function measureExchangeLatency(dir: string, options: { perHost: nu
       const order: HostName[] = i % 2 === 0 ? ['sonarhost', 'flipper'] : ['flipper', 'sonarhost'];
       for (const kind of KINDS) for (const host of order) await one(host, kind, true);
     }
+    // The last exchange of each host: give it the time the others had to finish their tail work.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    readCpu('sonarhost');
+    readCpu('flipper');
   } finally {
     await sonarhost?.stop();
     await flipper?.stop();
@@ -98,7 +125,8 @@ export async function measureExchangeLatency(dir: string, options: { perHost: nu
   const kindResult = (kind: Kind): ExchangeKindResult => {
     const a = samples.sonarhost[kind].length ? summarize(samples.sonarhost[kind]) : undefined;
     const b = samples.flipper[kind].length ? summarize(samples.flipper[kind]) : undefined;
-    return { sonarhost: a, flipper: b, ratioP50: a && b ? b.p50 / a.p50 : undefined, ratioP95: a && b ? b.p95 / a.p95 : undefined, errors: errors[kind] };
+    const cpu = (host: HostName) => (cpuTotals[host][kind].count ? cpuTotals[host][kind].ms / cpuTotals[host][kind].count : undefined);
+    return { sonarhost: a, flipper: b, ratioP50: a && b ? b.p50 / a.p50 : undefined, ratioP95: a && b ? b.p95 / a.p95 : undefined, cpuMs: { sonarhost: cpu('sonarhost'), flipper: cpu('flipper') }, errors: errors[kind] };
   };
   return { perHost: options.perHost, desktop: kindResult('desktop'), simulator: kindResult('simulator'), wsDesktop: kindResult('wsDesktop'), wsSimulator: kindResult('wsSimulator'), flipperSkipped };
 }

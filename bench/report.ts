@@ -16,11 +16,20 @@ export interface BenchResults {
   tools?: ToolRoundTripResult;
   /** Rows that failed as a whole, with the reason. */
   failures: Record<string, string>;
+  /** The 1-minute load average per core when each step began and ended (rows taken above 1.5 are marked). */
+  stepLoad?: Record<string, { start: number; end: number }>;
 }
+
+/** Above this 1-minute load per core, latencies mostly measure the machine: such rows say so. */
+export const LOADED_PER_CORE = 1.5;
+
+/** Which rows each step makes (by the first character of their id). */
+const STEP_OF_ROW: Record<string, string> = { '1': 'exchange', '2': 'android', '3': 'secure', '4': 'throughput', '5': 'startup' };
 
 type Row = [id: string, measurement: string, sonarhost: string, flipper: string, advantage: string, raw: string, ofRaw: string, note: string];
 
 const HEADER: Row = ['#', 'measurement', 'sonarhost', 'flipper-server 0.162.0', 'sonarhost advantage', 'raw pair / floor', 'sonarhost vs raw', 'notes'];
+const CPU_HEADER = 'host CPU per op, sonarhost / flipper-server [j]';
 
 const pct = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : `${Math.round(value * 100)}%`);
 
@@ -30,6 +39,8 @@ const cpuNote = (cpu: Record<string, number> | undefined, ...names: string[]) =>
 export function renderTable(results: BenchResults): { text: string; footnotes: string[] } {
   const rows: Row[] = [];
   const footnotes: string[] = [];
+  /** The CPU column's cells, by row id. */
+  const cpuCells = new Map<string, string>();
   const { exchange, android, secure, throughput, startup } = results;
 
   const exchangeRow = (id: string, label: string, kind: ExchangeKindResult | undefined, reason: string | undefined, note: string) => {
@@ -40,6 +51,7 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
     const cell = (s: ExchangeKindResult['sonarhost']) => (s ? `${fmtMs(s.p50)} / ${fmtMs(s.p95)}` : reason ? 'skipped' : '–');
     const errors = kind.errors.length ? `; errors: ${kind.errors.join(' | ')}` : '';
     rows.push([id, label, cell(kind.sonarhost), cell(kind.flipper), `${fmtRatio(kind.ratioP50)} / ${fmtRatio(kind.ratioP95)}`, '', '', note + errors]);
+    if (kind.cpuMs) cpuCells.set(id, cpuPair(kind.cpuMs.sonarhost, kind.cpuMs.flipper));
   };
   const n = exchange?.perHost;
   exchangeRow('1a', 'cert exchange, desktop app (MacOS), p50 / p95', exchange?.desktop, results.failures.exchange ?? exchange?.flipperSkipped, `${n ?? '?'} each, interleaved; keys and CSRs made beforehand`);
@@ -77,6 +89,8 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
       l.sonarhostWs && l.floorWss ? `${fmtRatio(l.sonarhostWs.p50 / l.floorWss.p50)} the floor` : '–',
       `as 3a, over WebSocket [a] [g]; host CPU per set-up ${cpuNote(l.hostCpuMs, 'sonarhostWs', 'flipperWs', 'floorWss')} [h]`,
     ]);
+    cpuCells.set('3a', cpuPair(l.hostCpuMs?.['sonarhost'], l.hostCpuMs?.['flipper']) + ' [h]');
+    cpuCells.set('3f', cpuPair(l.hostCpuMs?.['sonarhostWs'], l.hostCpuMs?.['flipperWs']) + ' [h]');
     // A hold whose host listed a different client count measured something else: its figures are not shown.
     const valid = (hold: HoldResult | undefined) => (hold && !hold.voided ? hold : undefined);
     const s: HoldResult | undefined = valid(secure.sonarhost);
@@ -238,12 +252,23 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
     '[h] CPU time of the serving process\'s main thread per set-up (median, from /proc/<pid>/schedstat, read before and 5 ms after each one): the host\'s own work, much less sensitive to the machine\'s load than latency. Order: sonarhost / flipper-server / floor.',
     '[f] Both host children get the same preload (bench/memory-probe.ts: --expose-gc, on SIGUSR2 two full GCs then process.memoryUsage()). RSS deltas are approximate: a large process (flipper-server starts at ~240 MB) reuses memory it already holds, so its ΔRSS can understate; the heap figure compares like with like. The rest of ΔRSS is native: mostly each TLS connection\'s OpenSSL state and buffers.',
   );
-  return { text: formatTable([HEADER, ...rows]), footnotes };
+  footnotes.push(
+    `[j] CPU time of the host process per operation, all its threads and the children it waited for (flipper-server's openssl runs), from /proc: summed over the recorded operations, divided by their number. Less sensitive to the machine's load than latency. Rows marked "loaded" were taken while the 1-minute load average exceeded ${LOADED_PER_CORE} per core: their latencies mostly measure the machine.`,
+  );
+  for (const row of rows) {
+    const load = results.stepLoad?.[STEP_OF_ROW[row[0][0]!] ?? ''];
+    const worst = load ? Math.max(load.start, load.end) : 0;
+    if (worst > LOADED_PER_CORE) row[7] = `loaded (${worst.toFixed(1)} per core); ${row[7]}`;
+  }
+  const table = [HEADER, ...rows].map((row, i): string[] => [...row.slice(0, 5), i === 0 ? CPU_HEADER : (cpuCells.get(row[0]) ?? ''), ...row.slice(5)]);
+  return { text: formatTable(table), footnotes };
 }
 
-function formatTable(rows: Row[]): string {
-  const widths = HEADER.map((_, c) => Math.max(...rows.map((row) => row[c].length)));
-  const line = (row: Row) => '| ' + row.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ') + ' |';
+const cpuPair = (ours: number | undefined, theirs: number | undefined) => `${ours === undefined ? '–' : `${ours.toFixed(2)} ms`} / ${theirs === undefined ? '–' : `${theirs.toFixed(2)} ms`}`;
+
+function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const line = (row: string[]) => '| ' + row.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ') + ' |';
   const rule = '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|';
   return [line(rows[0]!), rule, ...rows.slice(1).map(line)].join('\n');
 }

@@ -97,6 +97,8 @@ async function main(): Promise<void> {
   const step = async <K extends (typeof STEPS)[number]>(key: K, label: string, run: (sub: string) => Promise<BenchResults[K]>) => {
     if (flags.only && !flags.only.has(key)) return;
     const started = Date.now();
+    const loadPerCore = () => Number((os.loadavg()[0]! / os.availableParallelism()).toFixed(2));
+    const loadAtStart = loadPerCore();
     const stopProfile = await profileInProcess(`${key}-bench-process`);
     log(label);
     const sub = join(dir, key);
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
     }
     await stopProfile();
     durations[key] = Date.now() - started;
+    (results.stepLoad ??= {})[key] = { start: loadAtStart, end: loadPerCore() };
   };
   try {
     await step('exchange', '1. certificate exchange latency (desktop, iOS simulator; RSocket and WebSocket)', (sub) =>
