@@ -6,6 +6,7 @@
 // (a browser or a server that could not start) hides exactly the failure it was written to catch.
 // A skip that fails the run is counted under `# fail` in the summary, and named just above it.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -82,12 +83,26 @@ export function adbPids() {
   return pids;
 }
 
+/** The SONARHOST_TEST_RUN a process was started with (a daemon keeps its environment), or undefined. */
+export function testRunOf(pid) {
+  try {
+    const entry = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('SONARHOST_TEST_RUN='));
+    return entry?.slice('SONARHOST_TEST_RUN='.length);
+  } catch {
+    return undefined;
+  }
+}
+
 async function main() {
   const files = process.argv.length > 2 ? process.argv.slice(2) : testFiles('dist/test');
   // No test may leave an adb server behind (a developer's own adb server, there before, is left alone).
+  // The run's processes carry its id in their environment: a server another run started meanwhile (a
+  // test of this runner runs one inside the suite) is that run's to report, not this one's to kill.
+  const runId = randomUUID();
   const adbBefore = new Set(adbPids());
   const child = spawn(process.execPath, ['--import', './dist/test/setup.js', '--test', '--test-concurrency=2', '--test-timeout=180000', '--test-reporter=tap', ...files], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, SONARHOST_TEST_RUN: runId },
   });
   const skips = new SkipCollector();
   let summary = [];
@@ -114,7 +129,7 @@ async function main() {
       return line;
     });
   }
-  const leftAdb = adbPids().filter((pid) => !adbBefore.has(pid));
+  const leftAdb = adbPids().filter((pid) => !adbBefore.has(pid) && [undefined, runId].includes(testRunOf(pid)));
   if (leftAdb.length > 0) {
     process.stdout.write(`# adb servers left running by the suite (stopped now): ${leftAdb.join(', ')}; every test must stop what it started\n`);
     for (const pid of leftAdb) {

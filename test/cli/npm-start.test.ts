@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readFile, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -95,6 +95,34 @@ describe('npm start', () => {
     } finally {
       for (const pid of below) if (await alive(pid)) process.kill(pid, 'SIGKILL');
     }
+  });
+
+  it('`npm start -- --help` in a clone that was never built says "first start" (naming no changed file), builds once, and runs the command', async () => {
+    // A clone's launcher with its own tiny src (the real compile takes half a minute): the lines a user
+    // sees come from the same scripts/start.js and build-if-stale.js, through npm.
+    await mkdir(join(dir, 'scripts'));
+    for (const file of ['start.js', 'build-if-stale.js']) await copyFile(join(ROOT, 'scripts', file), join(dir, 'scripts', file));
+    await mkdir(join(dir, 'src', 'cli'), { recursive: true });
+    await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'clone', type: 'module', scripts: { start: 'node scripts/start.js' } }));
+    await writeFile(join(dir, 'tsconfig.json'), '{}');
+    await writeFile(join(dir, 'tsconfig.build.json'), JSON.stringify({ compilerOptions: { outDir: 'dist', rootDir: '.', module: 'nodenext', target: 'es2022', skipLibCheck: true, types: [] }, include: ['src/**/*.ts'] }));
+    await writeFile(join(dir, 'src', 'cli', 'main.ts'), 'declare const process: { argv: string[] };\nconsole.log(`main ran: ${JSON.stringify(process.argv.slice(2))}`);\n');
+    const npmStartHelp = () => new Promise<string>((resolve, reject) => {
+      const npm = spawn('npm', ['start', '--silent', '--', '--help'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      npm.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+      npm.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+      npm.on('error', reject);
+      npm.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`npm start exited with ${code}:\n${output}`))));
+    });
+    const first = await npmStartHelp();
+    assert.match(first, /sonarhost: first start, compiling src/);
+    assert.doesNotMatch(first, /changed since the last build/);
+    assert.match(first, /main ran: \["start","--help"\]/);
+    const second = await npmStartHelp();
+    assert.doesNotMatch(second, /compiling|building/, 'the second start compiles nothing');
+    assert.match(second, /main ran: \["start","--help"\]/);
   });
 
   it('says "first start" when nothing was compiled yet, and names the changed file later', async () => {

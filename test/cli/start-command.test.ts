@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as net from 'node:net';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FlipperClient } from '../../src/client/flipper-client.js';
 import { demoPlugin } from '../helpers/demo-plugin.js';
@@ -48,6 +50,44 @@ describe('sonarhost start', () => {
     } finally {
       await client.stop();
       child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses an app of an os no device transport serves on the WebSocket port: the app process reports a problem and keeps trying, the host logs why', async () => {
+    const [insecure, secure, wsInsecure, wsSecure] = await freePorts(4);
+    const config = await writeIsolatedConfig(dir, { insecure: insecure!, secure: secure! }, {
+      webSocket: { insecure: wsInsecure, secure: wsSecure, browser: false },
+      plugins: { transports: ['rsocket', 'websocket'], deviceTransports: ['desktop'] },
+    });
+    const host = spawn(process.execPath, [CLI_PATH, 'start', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    host.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+    host.stdout.on('data', (d: Buffer) => (logs += d.toString()));
+    // The app as its own process, as a user runs one: the client SDK from the build, os "Fridge".
+    const script = join(dir, 'fridge-app.mjs');
+    const sdk = pathToFileURL(join(CLI_PATH, '..', '..', 'client', 'flipper-client.js')).href;
+    await writeFile(script, `import { FlipperClient } from ${JSON.stringify(sdk)};
+const client = new FlipperClient({ appId: 'com.example.fridge', appName: 'Fridge', os: 'Fridge', device: 'kitchen', stateDir: ${JSON.stringify(join(dir, 'fridge', 'sonar'))},
+  host: '127.0.0.1', transport: 'websocket', ports: { insecure: ${wsInsecure}, secure: ${wsSecure} }, plugins: [], reconnectMs: 100 });
+client.on('state', (state) => console.log('state: ' + state));
+client.on('problem', (message) => console.log('problem: ' + message));
+client.start();
+`);
+    let app: ReturnType<typeof spawn> | undefined;
+    try {
+      await eventually(() => logs.includes('listening (insecure)') || host.exitCode !== null, `the host to listen:\n${logs}`, 30_000);
+      app = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      app.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      app.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      await eventually(() => (out.match(/^problem: /gm)?.length ?? 0) >= 2 || app!.exitCode !== null, `the app to report the refusal twice:\n${out}`, 30_000);
+      assert.equal(app.exitCode, null, `the app keeps trying instead of exiting:\n${out}`);
+      assert.match(out, /^problem: Desktop failed to provide certificates\. Error from flipper desktop:\nthe host answered without a deviceId \(it logs why\)$/m);
+      await eventually(() => logs.includes('No device transport serves os \\"Fridge\\"'), `the reason in the host log:\n${logs}`);
+      assert.match(logs, /"level":"warn"[^\n]*No device transport serves os \\"Fridge\\"/);
+    } finally {
+      app?.kill('SIGKILL');
+      host.kill('SIGKILL');
     }
   });
 

@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { accepts, freePorts } from '../helpers/free-ports.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -78,6 +79,43 @@ describe('the suite runner and adb servers', () => {
       assert.equal(started.length, 1, `one new adb process: ${started.join(', ')}`);
     } finally {
       execFileSync('adb', ['-P', port, 'kill-server'], { stdio: 'ignore' });
+    }
+  });
+
+  it('fails the run that left an adb server running, names it and stops it', async () => {
+    const { adbPids } = (await import(join(ROOT, 'scripts', 'run-tests.js'))) as { adbPids: () => number[] };
+    const { path: folder, cleanup } = await makeTempDir();
+    try {
+      const [port] = await freePorts(1);
+      const leaky = join(folder, 'leaky.test.mjs');
+      await writeFile(leaky, `import { execFileSync } from 'node:child_process';\nimport { it } from 'node:test';\nit('starts an adb server and forgets it', () => { execFileSync('adb', ['-P', '${port}', 'start-server'], { stdio: 'ignore' }); });\n`);
+      const before = new Set(adbPids());
+      const { code, stdout } = await runTests([leaky], { CI: '' });
+      assert.equal(code, 1, stdout);
+      const named = /^# adb servers left running by the suite \(stopped now\): (\d+)/m.exec(stdout);
+      assert.ok(named, stdout);
+      assert.ok(!before.has(Number(named[1])), 'the server named is the one the run started');
+      assert.equal(summary(stdout).fail, 1, 'counted as a failure');
+      assert.equal(await accepts(port!), false, 'and it is stopped');
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it("leaves alone an adb server that another run's test started meanwhile (it is that run's to report)", async () => {
+    const { path: folder, cleanup } = await makeTempDir();
+    const [port] = await freePorts(1);
+    const { execFileSync } = await import('node:child_process');
+    try {
+      const other = join(folder, 'other-run.test.mjs');
+      await writeFile(other, `import { execFileSync } from 'node:child_process';\nimport { it } from 'node:test';\nit('starts an adb server as another run would', () => { execFileSync('adb', ['-P', '${port}', 'start-server'], { stdio: 'ignore', env: { ...process.env, SONARHOST_TEST_RUN: 'another-run' } }); });\n`);
+      const { code, stdout } = await runTests([other], { CI: '' });
+      assert.equal(code, 0, stdout);
+      assert.doesNotMatch(stdout, /adb servers left running/);
+      assert.equal(await accepts(port!), true, 'the other run\'s server still runs');
+    } finally {
+      execFileSync('adb', ['-P', String(port), 'kill-server'], { stdio: 'ignore' });
+      await cleanup();
     }
   });
 });
