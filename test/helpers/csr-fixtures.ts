@@ -1,6 +1,7 @@
 import { webcrypto } from 'node:crypto';
 import { createCsr } from '../../src/core/x509/csr.js';
-import { RSA_SIGNING, generateRsaKeyPair, x509 } from '../../src/core/x509/webcrypto.js';
+import { RSA_SIGNING, generateRsaKeyPair } from '../../src/core/x509/webcrypto.js';
+import { x509 } from '../../src/core/x509/peculiar-x509.js';
 
 /**
  * A CSR exactly as the Flipper SDKs write it: CertificationRequestInfo.version = 1 (non-standard).

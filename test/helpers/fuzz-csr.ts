@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { x509 } from '../../src/core/x509/webcrypto.js';
+import { x509 } from '../../src/core/x509/peculiar-x509.js';
 
 /**
  * CSR material for fuzzing: PEM wrapping of any bytes, and mutations of a real CSR made on its DER

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { x509 } from './webcrypto.js';
-import { normalizeCsr } from './csr.js';
+import { csrPublicKeyDer } from './csr.js';
 
 const CACHE_SIZE = 512;
 const keyIds = new Map<string, string | undefined>();
@@ -13,13 +12,8 @@ const keyIds = new Map<string, string | undefined>();
 export function csrKeyId(input: unknown): string | undefined {
   if (typeof input !== 'string' || input.length > 64 * 1024) return undefined;
   if (keyIds.has(input)) return keyIds.get(input);
-  let id: string | undefined;
-  try {
-    const request = new x509.Pkcs10CertificateRequest(normalizeCsr(input));
-    id = createHash('sha256').update(Buffer.from(request.publicKey.rawData)).digest('hex').slice(0, 32);
-  } catch {
-    id = undefined;
-  }
+  const publicKey = csrPublicKeyDer(input);
+  const id = publicKey && createHash('sha256').update(publicKey).digest('hex').slice(0, 32);
   keyIds.set(input, id);
   if (keyIds.size > CACHE_SIZE) keyIds.delete(keyIds.keys().next().value!);
   return id;

@@ -1,7 +1,8 @@
 import { type KeyObject, createPublicKey, verify } from 'node:crypto';
 import { HostError } from '../host-error.js';
 import { DerError, TAG, bytesOf, childrenOf, contentOf, expectTag, oid, readRoot, tlv } from './der.js';
-import { RSA_SIGNING, x509 } from './webcrypto.js';
+import { loadX509 } from './load-x509.js';
+import { RSA_SIGNING } from './webcrypto.js';
 
 /** App ids travel in the CSR's CN and later reach shells (`run-as <appId>`): letters, digits, `_`, `.`, `-`. */
 export const APP_ID_PATTERN = /^(?!\.+$)[\w.-]{1,255}$/;
@@ -219,6 +220,7 @@ export function sdkCsrSubject(appId: string): string {
 
 /** Creates a CSR as the SDKs do (SHA-256, RSA). Used by the client SDK and tests. */
 export async function createCsr(appId: string, keys: CryptoKeyPair): Promise<string> {
+  const x509 = await loadX509();
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: sdkCsrSubject(appId),
     keys,
@@ -244,6 +246,16 @@ export function csrCommonName(pem: string): string | undefined {
   commonNameCache.set(pem, name);
   if (commonNameCache.size > CACHE_SIZE) commonNameCache.delete(commonNameCache.keys().next().value!);
   return name;
+}
+
+/** The SubjectPublicKeyInfo (DER) of a CSR without checking its signature, or undefined when it is not a readable CSR. */
+export function csrPublicKeyDer(pem: string): Buffer | undefined {
+  try {
+    const normalized = normalizeCsr(pem);
+    return CSR_PEM.test(normalized) ? csrParts(pemBody(normalized)).publicKeyDer : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** CNs by CSR text: the secure port reads the same CSR on every reconnect of an app. */

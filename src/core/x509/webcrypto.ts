@@ -1,13 +1,4 @@
-// @peculiar/x509 throws at load time without the Reflect metadata polyfill, whoever imports it (the
-// host, or an app using only the client SDK), so it is loaded here, right before it.
-import 'reflect-metadata';
 import { createHash, createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-
-// @peculiar/x509 needs a WebCrypto provider; Node's own keeps all crypto in-process (no openssl binary).
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
-
-export { x509 };
 
 export const RSA_SIGNING: RsaHashedKeyGenParams & RsaHashedImportParams = {
   name: 'RSASSA-PKCS1-v1_5',
@@ -39,8 +30,8 @@ export async function importRsaPrivateKeyPem(pem: string): Promise<CryptoKeyPair
 
 /** PKCS#8 PEM, the form OpenSSL 3 writes. */
 export async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
-  const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY') + '\n';
+  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
+  return toPem(der, 'PRIVATE KEY');
 }
 
 /** PKCS#1 PEM ("RSA PRIVATE KEY"), the form the Flipper SDKs write to privateKey.pem. */
@@ -53,4 +44,10 @@ export async function exportPkcs1PrivateKeyPem(key: CryptoKey): Promise<string> 
 export function sha256Fingerprint(der: ArrayBuffer | Uint8Array): string {
   const hash = createHash('sha256').update(new Uint8Array(der)).digest();
   return Array.from(hash, (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
+}
+
+/** One PEM block (64-character lines), with a final newline. */
+export function toPem(der: Uint8Array, label: string): string {
+  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }

@@ -2,7 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type HealthCheck } from '../../core/health-check.js';
 import { describeError } from '../../core/host-error.js';
-import { importRsaPrivateKeyPem, x509 } from '../../core/x509/webcrypto.js';
+import { type CertificateFacts, readCertificateFacts } from '../../core/x509/certificate-facts.js';
+import { importRsaPrivateKeyPem } from '../../core/x509/webcrypto.js';
 import { VALIDITY } from './certificate-issuer.js';
 
 const DAY = 86_400_000;
@@ -41,15 +42,15 @@ export async function checkCertificateFolder(dir: string, now: Date): Promise<He
   return checks;
 }
 
-async function readCertificate(path: string): Promise<x509.X509Certificate | Error> {
+async function readCertificate(path: string): Promise<CertificateFacts | Error> {
   try {
-    return new x509.X509Certificate(await readFile(path, 'utf8'));
+    return readCertificateFacts(await readFile(path, 'utf8'));
   } catch (error) {
     return error as Error;
   }
 }
 
-function expiryCheck(name: string, certificate: x509.X509Certificate | Error, now: Date, fix: string): HealthCheck {
+function expiryCheck(name: string, certificate: CertificateFacts | Error, now: Date, fix: string): HealthCheck {
   if (certificate instanceof Error) {
     const missing = (certificate as NodeJS.ErrnoException).code === 'ENOENT';
     return { name, status: missing ? 'warn' : 'fail', detail: missing ? 'missing' : `unreadable (${certificate.message})`, fix };

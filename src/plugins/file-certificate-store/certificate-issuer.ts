@@ -1,6 +1,9 @@
 import { isIP } from 'node:net';
 import { type CertificateSummary } from '../../core/certificate-store.js';
-import { RSA_SIGNING, sha256Fingerprint, x509 } from '../../core/x509/webcrypto.js';
+import type * as X509 from '@peculiar/x509';
+import { type CertificateFacts, readCertificateFacts } from '../../core/x509/certificate-facts.js';
+import { loadX509 } from '../../core/x509/load-x509.js';
+import { RSA_SIGNING } from '../../core/x509/webcrypto.js';
 
 /** Subjects as upstream Flipper uses them, so existing tooling recognises the files. */
 export const CA_SUBJECT = 'C=US, ST=CA, L=Menlo Park, O=Sonar, CN=SonarCA';
@@ -30,12 +33,15 @@ export const VALIDITY = {
 } as const;
 
 export interface CertificateAuthorityKeys {
-  certificate: x509.X509Certificate;
+  certificate: CertificateFacts;
   keys: CryptoKeyPair;
 }
 
-export async function createCaCertificate(keys: CryptoKeyPair, serialNumber: string, now: Date): Promise<x509.X509Certificate> {
-  return x509.X509CertificateGenerator.createSelfSigned({
+const facts = (certificate: X509.X509Certificate) => readCertificateFacts(certificate.toString('pem'));
+
+export async function createCaCertificate(keys: CryptoKeyPair, serialNumber: string, now: Date): Promise<CertificateFacts> {
+  const x509 = await loadX509();
+  return facts(await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber,
     name: CA_SUBJECT,
     notBefore: new Date(now.getTime() - VALIDITY.caBackdateMs),
@@ -47,7 +53,7 @@ export async function createCaCertificate(keys: CryptoKeyPair, serialNumber: str
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
-  });
+  }));
 }
 
 export async function issueServerCertificate(
@@ -55,9 +61,10 @@ export async function issueServerCertificate(
   serverPublicKey: CryptoKey,
   serialNumber: string,
   now: Date,
-): Promise<x509.X509Certificate> {
-  const names = SERVER_NAMES.map((name) => ({ type: isIP(name) ? 'ip' : 'dns', value: name }) as x509.JsonGeneralName);
-  return issue(ca, serverPublicKey, SERVER_SUBJECT, serialNumber, now, VALIDITY.serverBackdateMs, VALIDITY.serverDays, [
+): Promise<CertificateFacts> {
+  const x509 = await loadX509();
+  const names = SERVER_NAMES.map((name) => ({ type: isIP(name) ? 'ip' : 'dns', value: name }) as X509.JsonGeneralName);
+  return issue(x509, ca, serverPublicKey, SERVER_SUBJECT, serialNumber, now, VALIDITY.serverBackdateMs, VALIDITY.serverDays, [
     new x509.SubjectAlternativeNameExtension(names),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
@@ -65,20 +72,22 @@ export async function issueServerCertificate(
 }
 
 async function issue(
+  x509: typeof X509,
   ca: CertificateAuthorityKeys,
-  publicKey: CryptoKey | x509.PublicKey,
-  subject: string | x509.Name,
+  publicKey: CryptoKey,
+  subject: string,
   serialNumber: string,
   now: Date,
   backdateMs: number,
   days: number,
-  extensions: x509.Extension[],
-): Promise<x509.X509Certificate> {
+  extensions: X509.Extension[],
+): Promise<CertificateFacts> {
   const notAfter = new Date(now.getTime() + days * DAY);
-  return x509.X509CertificateGenerator.create({
+  return facts(await x509.X509CertificateGenerator.create({
     serialNumber,
     subject,
-    issuer: ca.certificate.subjectName,
+    // The CA's subject as its certificate encodes it (an openssl-made CA may use other string types).
+    issuer: new x509.Name(new Uint8Array(ca.certificate.subjectDer)),
     notBefore: new Date(now.getTime() - backdateMs),
     // Never outlive the CA certificate: a chain with a longer-lived leaf confuses strict verifiers.
     notAfter: notAfter > ca.certificate.notAfter ? ca.certificate.notAfter : notAfter,
@@ -89,15 +98,15 @@ async function issue(
       new x509.BasicConstraintsExtension(false, undefined, true),
       ...extensions,
       await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      await authorityKeyIdentifier(ca.keys.publicKey),
+      await authorityKeyIdentifier(x509, ca.keys.publicKey),
     ],
-  });
+  }));
 }
 
-const authorityKeyIdentifiers = new WeakMap<CryptoKey, Promise<x509.AuthorityKeyIdentifierExtension>>();
+const authorityKeyIdentifiers = new WeakMap<CryptoKey, Promise<X509.AuthorityKeyIdentifierExtension>>();
 
 /** The CA's key identifier is the same for every certificate it signs: computed once per CA key. */
-function authorityKeyIdentifier(caPublicKey: CryptoKey): Promise<x509.AuthorityKeyIdentifierExtension> {
+function authorityKeyIdentifier(x509: typeof X509, caPublicKey: CryptoKey): Promise<X509.AuthorityKeyIdentifierExtension> {
   let extension = authorityKeyIdentifiers.get(caPublicKey);
   if (!extension) {
     extension = x509.AuthorityKeyIdentifierExtension.create(caPublicKey);
@@ -106,12 +115,12 @@ function authorityKeyIdentifier(caPublicKey: CryptoKey): Promise<x509.AuthorityK
   return extension;
 }
 
-export function summarize(certificate: x509.X509Certificate): CertificateSummary {
+export function summarize(certificate: CertificateFacts): CertificateSummary {
   return {
     subject: certificate.subject,
     issuer: certificate.issuer,
     serialNumber: certificate.serialNumber,
-    sha256Fingerprint: sha256Fingerprint(certificate.rawData),
+    sha256Fingerprint: certificate.sha256Fingerprint,
     notBefore: certificate.notBefore,
     notAfter: certificate.notAfter,
   };

@@ -1,6 +1,5 @@
 import { KeyObject, createHash, sign } from 'node:crypto';
 import { TAG, bytesOf, childrenOf, contentOf, derTime, expectTag, oid, readRoot, tlv } from '../../core/x509/der.js';
-import { x509 } from '../../core/x509/webcrypto.js';
 import { type CertificateAuthorityKeys, VALIDITY } from './certificate-issuer.js';
 
 const DAY = 86_400_000;
@@ -48,13 +47,13 @@ export class ClientCertificateSigner {
 
   constructor(ca: CertificateAuthorityKeys) {
     this.signingKey = KeyObject.from(ca.keys.privateKey);
-    const der = new Uint8Array(ca.certificate.rawData);
+    const der = ca.certificate.der;
     const fields = childrenOf(der, expectTag(childrenOf(der, readRoot(der, TAG.sequence))[0], TAG.sequence, 'a TBSCertificate'));
     const offset = fields[0]?.tag === 0xa0 ? 1 : 0; // version is optional (v1)
     this.issuerDer = Buffer.from(bytesOf(der, expectTag(fields[offset + 4], TAG.sequence, 'the CA subject')));
     // The authority key id must equal the CA's own subject key id (an openssl-made CA may compute it differently).
-    const caKeyId = ca.certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
-    const identifier = caKeyId ? Buffer.from(caKeyId, 'hex') : keyIdentifier(bytesOf(der, expectTag(fields[offset + 5], TAG.sequence, 'the CA public key')));
+    const caKeyId = ca.certificate.subjectKeyId;
+    const identifier = caKeyId ?? keyIdentifier(bytesOf(der, expectTag(fields[offset + 5], TAG.sequence, 'the CA public key')));
     this.authorityKeyId = extension('2.5.29.35', false, tlv(TAG.sequence, tlv(0x80, identifier)));
     this.caNotAfter = ca.certificate.notAfter;
   }

@@ -15,7 +15,8 @@ import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
 import { parseCsrCached } from '../../core/x509/csr.js';
-import { exportPrivateKeyPem, generateRsaKeyPair, importRsaPrivateKeyPem, x509 } from '../../core/x509/webcrypto.js';
+import { type CertificateFacts, isForKey, isSignedBy, readCertificateFacts } from '../../core/x509/certificate-facts.js';
+import { exportPrivateKeyPem, generateRsaKeyPair, importRsaPrivateKeyPem } from '../../core/x509/webcrypto.js';
 import {
   type CertificateAuthorityKeys,
   VALIDITY,
@@ -33,7 +34,7 @@ import { unwritable } from './write-error.js';
 interface Loaded {
   ca: CertificateAuthorityKeys;
   caPem: string;
-  server: x509.X509Certificate;
+  server: CertificateFacts;
   credentials: ServerCredentials;
   signer: ClientCertificateSigner;
 }
@@ -164,7 +165,7 @@ export class FileCertificateStore implements CertificateStore {
     return this.lock.run(work);
   }
 
-  private use(ca: CertificateAuthorityKeys, caPem: string, server: { certificate: x509.X509Certificate; keyPem: string; certPem: string }): void {
+  private use(ca: CertificateAuthorityKeys, caPem: string, server: { certificate: CertificateFacts; keyPem: string; certPem: string }): void {
     this.loaded = { ca, caPem, server: server.certificate, credentials: { key: server.keyPem, cert: server.certPem, ca: caPem }, signer: new ClientCertificateSigner(ca) };
   }
 
@@ -233,7 +234,7 @@ export class FileCertificateStore implements CertificateStore {
       return this.reissueCa(keys, 'ca.crt is missing (its key is kept, so issued device certificates stay valid)', renewals);
     }
     const certificate = await this.readCaCertificate();
-    if (!(await publicKeysMatch(certificate, keys.publicKey))) {
+    if (!isForKey(certificate, keys.publicKey)) {
       throw this.caUnreadable('ca.crt does not belong to ca.key (their public keys differ)');
     }
     const now = this.clock.now();
@@ -244,7 +245,7 @@ export class FileCertificateStore implements CertificateStore {
     if (now.getTime() - certificate.notBefore.getTime() > VALIDITY.caReissueAfterMs) {
       return this.reissueCa(keys, 'it was issued more than 25 days ago, and WebSocket-era Android SDKs refuse a CA certificate older than 30 days; renewed with its existing key', renewals);
     }
-    return { ca: { certificate, keys }, pem: certificate.toString('pem') + '\n' };
+    return { ca: { certificate, keys }, pem: certificate.pem };
   }
 
   private async readCaKey(): Promise<CryptoKeyPair> {
@@ -261,9 +262,9 @@ export class FileCertificateStore implements CertificateStore {
     }
   }
 
-  private async readCaCertificate(): Promise<x509.X509Certificate> {
+  private async readCaCertificate(): Promise<CertificateFacts> {
     try {
-      return new x509.X509Certificate(await readFile(this.caFiles.certPath, 'utf8'));
+      return readCertificateFacts(await readFile(this.caFiles.certPath, 'utf8'));
     } catch (error) {
       throw this.caUnreadable('ca.crt is not a readable PEM certificate', error);
     }
@@ -295,19 +296,19 @@ export class FileCertificateStore implements CertificateStore {
 
   private async writeCa(keys: CryptoKeyPair, keyPem: string): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
     const certificate = await createCaCertificate(keys, serialHex(this.serials.next()), this.clock.now());
-    const pem = certificate.toString('pem') + '\n';
+    const pem = certificate.pem;
     await this.write(this.caFiles, keyPem, pem);
     return { ca: { certificate, keys }, pem };
   }
 
   // ---- server certificate ---------------------------------------------------------------------
 
-  private async loadOrIssueServer(ca: CertificateAuthorityKeys, renewals: string[]): Promise<{ certificate: x509.X509Certificate; keyPem: string; certPem: string }> {
+  private async loadOrIssueServer(ca: CertificateAuthorityKeys, renewals: string[]): Promise<{ certificate: CertificateFacts; keyPem: string; certPem: string }> {
     const problem = await this.serverProblem(ca);
     if (problem === undefined) {
       const keyPem = await readFile(this.serverFiles.keyPath, 'utf8');
       const certPem = await readFile(this.serverFiles.certPath, 'utf8');
-      return { certificate: new x509.X509Certificate(certPem), keyPem, certPem };
+      return { certificate: readCertificateFacts(certPem), keyPem, certPem };
     }
     return this.issueServer(ca, problem, renewals);
   }
@@ -316,16 +317,16 @@ export class FileCertificateStore implements CertificateStore {
   private async serverProblem(ca: CertificateAuthorityKeys): Promise<string | undefined> {
     if (!(await exists(this.serverFiles.keyPath))) return 'server.key is missing';
     if (!(await exists(this.serverFiles.certPath))) return 'server.crt is missing';
-    let certificate: x509.X509Certificate;
+    let certificate: CertificateFacts;
     let keys: CryptoKeyPair;
     try {
-      certificate = new x509.X509Certificate(await readFile(this.serverFiles.certPath, 'utf8'));
+      certificate = readCertificateFacts(await readFile(this.serverFiles.certPath, 'utf8'));
       keys = await importRsaPrivateKeyPem(await readFile(this.serverFiles.keyPath, 'utf8'));
     } catch (error) {
       return `server.key or server.crt is unreadable (${describeError(error)})`;
     }
-    if (!(await publicKeysMatch(certificate, keys.publicKey))) return 'server.crt does not belong to server.key';
-    if (!(await signedBy(certificate, ca))) return 'server.crt is not signed by the current CA';
+    if (!isForKey(certificate, keys.publicKey)) return 'server.crt does not belong to server.key';
+    if (!isSignedBy(certificate, ca.certificate, ca.keys.publicKey)) return 'server.crt is not signed by the current CA';
     const remaining = certificate.notAfter.getTime() - this.clock.now().getTime();
     if (remaining <= 0) return `server.crt expired on ${certificate.notAfter.toISOString()}`;
     if (remaining < VALIDITY.renewWithinMs) return `server.crt expires within 24 hours (${certificate.notAfter.toISOString()})`;
@@ -336,7 +337,7 @@ export class FileCertificateStore implements CertificateStore {
     const keys = await generateRsaKeyPair();
     const certificate = await issueServerCertificate(ca, keys.publicKey, serialHex(this.serials.next()), this.clock.now());
     const keyPem = await exportPrivateKeyPem(keys.privateKey);
-    const certPem = certificate.toString('pem') + '\n';
+    const certPem = certificate.pem;
     await this.write(this.serverFiles, keyPem, certPem);
     this.noteRenewal(`issued a new server certificate: ${reason}`, renewals);
     return { certificate, keyPem, certPem };
@@ -363,19 +364,5 @@ export class FileCertificateStore implements CertificateStore {
       if (await exists(source)) await copyFile(source, join(folder, name));
     }
     return folder;
-  }
-}
-
-async function publicKeysMatch(certificate: x509.X509Certificate, publicKey: CryptoKey): Promise<boolean> {
-  const expected = Buffer.from(await crypto.subtle.exportKey('spki', publicKey));
-  return expected.equals(Buffer.from(certificate.publicKey.rawData));
-}
-
-async function signedBy(certificate: x509.X509Certificate, ca: CertificateAuthorityKeys): Promise<boolean> {
-  if (certificate.issuer !== ca.certificate.subject) return false;
-  try {
-    return await certificate.verify({ publicKey: ca.keys.publicKey, signatureOnly: true });
-  } catch {
-    return false;
   }
 }
