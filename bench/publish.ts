@@ -48,7 +48,7 @@ export async function updateReadme(readmePath: string, resultsPath: string): Pro
     '',
     ...record.targets.map(targetLine),
     '',
-    'Footnotes [a]–[g] and every sample: `bench/results/latest.md`, `bench/results/latest.json`.',
+    'Footnotes [a]–[j] and every sample: `bench/results/latest.md`, `bench/results/latest.json`.',
     END,
   ].join('\n');
   await writeFile(readmePath, readme.slice(0, start) + block + readme.slice(end + END.length));
