@@ -45,7 +45,9 @@ describe('certificate facts, read without @peculiar/x509', () => {
       // openssl req -x509 gives the CA a subject key id; openssl x509 -req gives the server certificate no extensions.
       if (name === 'ca') assert.ok(keyId, `the CA has a subject key id:\n${printed}`);
       assert.equal(facts.subjectKeyId?.toString('hex').toUpperCase().match(/../g)!.join(':'), keyId, `${name}: subject key id`);
-      assert.equal(facts.pem, pem.trim() + '\n');
+      assert.equal(facts.pem, pem.trim() + '\n', 'openssl writes canonical PEM, so it reads back unchanged');
+      // Text around the block (as some tools write it) and CRLF line ends: the PEM served is the canonical one.
+      assert.equal(readCertificateFacts(`Bag Attributes\r\n${pem.replace(/\n/g, '\r\n')}trailing text\r\n`).pem, pem.trim() + '\n');
     }
   });
 

@@ -1,6 +1,6 @@
 import { KeyObject, X509Certificate, createPublicKey } from 'node:crypto';
 import { type DerElement, DerError, TAG, bytesOf, childrenOf, contentOf, expectTag, oid, readRoot } from './der.js';
-import { sha256Fingerprint } from './webcrypto.js';
+import { sha256Fingerprint, toPem } from './webcrypto.js';
 
 /**
  * What the host needs to know about a certificate it keeps (the CA's, the server's): read with
@@ -8,7 +8,7 @@ import { sha256Fingerprint } from './webcrypto.js';
  * without loading @peculiar/x509 (about 200 modules; it is loaded only to make a certificate).
  */
 export interface CertificateFacts {
-  /** PEM as read or written, one block. */
+  /** One canonical PEM block, re-encoded from the DER: what the host serves and writes to devices, whatever else the file held. */
   pem: string;
   der: Buffer;
   /** "C=US, ST=CA, …, CN=…", in the order of the certificate. */
@@ -45,7 +45,7 @@ export function readCertificateFacts(pem: string): CertificateFacts {
   const spki = expectTag(fields[at + 5], TAG.sequence, 'a SubjectPublicKeyInfo');
   const extensions = fields.slice(at + 6).find((f) => f.tag === 0xa3);
   return {
-    pem: pem.trim() + '\n',
+    pem: toPem(der, 'CERTIFICATE'),
     der,
     subject: oneLine(native.subject),
     issuer: oneLine(native.issuer),
