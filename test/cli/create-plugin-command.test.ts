@@ -37,7 +37,9 @@ describe('sonarhost create-plugin', () => {
       assert.match(await readFile(join(folder, 'test', `my-${kind}.test.ts`), 'utf8'), /from 'sonarhost\/testing'/);
       // sonarhost is not on the registry: the README installs the tarball the package was made against.
       const readme = await readFile(join(folder, 'README.md'), 'utf8');
-      assert.match(readme, new RegExp(`npm install /somewhere/sonarhost-0\\.1\\.0\\.tgz my-${kind}`));
+      // The plugin is installed by its path: npm would look a bare name up on the registry.
+      assert.match(readme, /npm install \/somewhere\/sonarhost-0\.1\.0\.tgz \/path\/to\/this\/folder\n/);
+      assert.doesNotMatch(readme, new RegExp(`npm install \\S+ my-${kind}\\b`));
       assert.doesNotMatch(readme, /npm install sonarhost |npmjs\.com/);
     }
   });

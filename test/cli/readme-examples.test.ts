@@ -113,4 +113,28 @@ describe("README's call and clients examples", () => {
       assert.match(help.stdout, /--verbose/);
       assert.match(help.stdout, /sends the plugin's "init"/);
     }));
+
+  it("README's curl examples of the HTTP API work against the demo app (placeholders: the port, the token, the short id)", () =>
+    withDemo(async () => {
+      const text = await readFile(README, 'utf8');
+      const lines = text.split('```').filter((_, i) => i % 2 === 1).join('\n').replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim());
+      const curls = lines.filter((l) => l.startsWith('curl ') && l.includes('127.0.0.1:8090'));
+      assert.ok(curls.some((l) => l.includes('/call')), `README shows a call through the HTTP API: ${JSON.stringify(curls)}`);
+      const token = (await readFile(join(host.config.certDir, 'api.token'), 'utf8')).trim();
+      const shortId = (await (await fetch(`http://127.0.0.1:${host.apiPort}/api/clients`, { headers: { authorization: `Bearer ${token}` } })).json() as Array<{ shortId: string }>)[0]!.shortId;
+      for (const line of curls) {
+        const { words } = shellWords(line);
+        const option = (name: string) => words[words.indexOf(name) + 1];
+        const url = words.find((w) => w.startsWith('http://'))!.replace('127.0.0.1:8090', `127.0.0.1:${host.apiPort}`).replace('/a1b2c3d4/', `/${shortId}/`);
+        const body = words.includes('-d') ? option('-d') : undefined;
+        const response = await fetch(url, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: { authorization: option('-H')!.replace(/^Authorization: /, '').replace('$TOKEN', token) },
+          body,
+        });
+        const answer = await response.text();
+        assert.equal(response.status, 200, `README's "${line}" answered ${response.status}: ${answer}`);
+        if (url.endsWith('/call')) assert.deepEqual(JSON.parse(answer), { success: { sum: 3 } }, line);
+      }
+    }));
 });

@@ -347,11 +347,12 @@ npm install && npm test     # build, then run the plugin's tests (sonarhost's co
 Install it next to sonarhost and name it in \`sonarhost.config.json\`:
 
 \`\`\`sh
-npm install ${sonarhostInstallSpec(input)} ${input.packageName}
+npm install ${sonarhostInstallSpec(input)} /path/to/this/folder
 \`\`\`
 
-(sonarhost is not on the npm registry yet: it is installed from a tarball made by \`npm pack\` in a clone
-of sonarhost.)
+(Neither is on the npm registry: sonarhost is installed from a tarball made by \`npm pack\` in a clone
+of sonarhost, and this plugin by its folder's path, or the tarball its own \`npm pack\` makes. A bare
+\`${input.packageName}\` would be looked up on the registry.)
 
 \`\`\`json
 {
