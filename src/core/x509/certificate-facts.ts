@@ -65,7 +65,7 @@ export function readCertificateFacts(pem: string): CertificateFacts {
 export function isSignedBy(certificate: CertificateFacts, issuer: { subjectDer: Buffer }, issuerKey: KeyObject | CryptoKey): boolean {
   if (!certificate.issuerDer.equals(issuer.subjectDer)) return false;
   try {
-    return certificate.native.verify(issuerKey instanceof KeyObject ? issuerKey : KeyObject.from(issuerKey));
+    return certificate.native.verify(keyObject(issuerKey));
   } catch {
     return false;
   }
@@ -73,9 +73,11 @@ export function isSignedBy(certificate: CertificateFacts, issuer: { subjectDer: 
 
 /** Whether the certificate is for this public key (SubjectPublicKeyInfo compared byte for byte). */
 export function isForKey(certificate: CertificateFacts, publicKey: KeyObject | CryptoKey): boolean {
-  const key = publicKey instanceof KeyObject ? publicKey : KeyObject.from(publicKey);
+  const key = keyObject(publicKey);
   return (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' }).equals(certificate.publicKeyDer);
 }
+
+const keyObject = (key: KeyObject | CryptoKey) => (key instanceof KeyObject ? key : KeyObject.from(key));
 
 /** Node writes one attribute per line; the summaries and logs use the one-line form. */
 const oneLine = (name: string) => name.split('\n').join(', ');

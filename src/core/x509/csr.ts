@@ -235,10 +235,10 @@ export async function createCsr(appId: string, keys: CryptoKeyPair): Promise<str
  */
 export function csrCommonName(pem: string): string | undefined {
   if (commonNameCache.has(pem)) return commonNameCache.get(pem);
+  const parts = uncheckedCsrParts(pem);
   let name: string | undefined;
   try {
-    const normalized = normalizeCsr(pem);
-    const names = CSR_PEM.test(normalized) ? commonNames(csrParts(pemBody(normalized)).subjectDer) : [];
+    const names = parts ? commonNames(parts.subjectDer) : [];
     name = names.length === 1 ? names[0] : undefined;
   } catch {
     name = undefined;
@@ -250,9 +250,14 @@ export function csrCommonName(pem: string): string | undefined {
 
 /** The SubjectPublicKeyInfo (DER) of a CSR without checking its signature, or undefined when it is not a readable CSR. */
 export function csrPublicKeyDer(pem: string): Buffer | undefined {
+  return uncheckedCsrParts(pem)?.publicKeyDer;
+}
+
+/** The parts of a PEM CSR, its signature unchecked; undefined when it is not a readable CSR. */
+function uncheckedCsrParts(pem: string): CsrParts | undefined {
   try {
     const normalized = normalizeCsr(pem);
-    return CSR_PEM.test(normalized) ? csrParts(pemBody(normalized)).publicKeyDer : undefined;
+    return CSR_PEM.test(normalized) ? csrParts(pemBody(normalized)) : undefined;
   } catch {
     return undefined;
   }

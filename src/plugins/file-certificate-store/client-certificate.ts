@@ -1,5 +1,6 @@
 import { KeyObject, createHash, sign } from 'node:crypto';
-import { TAG, bytesOf, childrenOf, contentOf, derTime, expectTag, oid, readRoot, tlv } from '../../core/x509/der.js';
+import { TAG, childrenOf, contentOf, derTime, expectTag, oid, readRoot, tlv } from '../../core/x509/der.js';
+import { toPem } from '../../core/x509/webcrypto.js';
 import { type CertificateAuthorityKeys, VALIDITY } from './certificate-issuer.js';
 
 const DAY = 86_400_000;
@@ -47,13 +48,9 @@ export class ClientCertificateSigner {
 
   constructor(ca: CertificateAuthorityKeys) {
     this.signingKey = KeyObject.from(ca.keys.privateKey);
-    const der = ca.certificate.der;
-    const fields = childrenOf(der, expectTag(childrenOf(der, readRoot(der, TAG.sequence))[0], TAG.sequence, 'a TBSCertificate'));
-    const offset = fields[0]?.tag === 0xa0 ? 1 : 0; // version is optional (v1)
-    this.issuerDer = Buffer.from(bytesOf(der, expectTag(fields[offset + 4], TAG.sequence, 'the CA subject')));
+    this.issuerDer = ca.certificate.subjectDer;
     // The authority key id must equal the CA's own subject key id (an openssl-made CA may compute it differently).
-    const caKeyId = ca.certificate.subjectKeyId;
-    const identifier = caKeyId ?? keyIdentifier(bytesOf(der, expectTag(fields[offset + 5], TAG.sequence, 'the CA public key')));
+    const identifier = ca.certificate.subjectKeyId ?? keyIdentifier(ca.certificate.publicKeyDer);
     this.authorityKeyId = extension('2.5.29.35', false, tlv(TAG.sequence, tlv(0x80, identifier)));
     this.caNotAfter = ca.certificate.notAfter;
   }
@@ -75,7 +72,7 @@ export class ClientCertificateSigner {
     );
     const signature = await new Promise<Buffer>((resolve, reject) => sign('sha256', tbs, this.signingKey, (error, value) => (error ? reject(error) : resolve(value))));
     const der = tlv(TAG.sequence, tbs, SHA256_WITH_RSA, tlv(TAG.bitString, Buffer.from([0]), signature));
-    return { pem: toPem(der), notBefore, notAfter };
+    return { pem: toPem(der, 'CERTIFICATE'), notBefore, notAfter };
   }
 }
 
@@ -86,8 +83,3 @@ function keyIdentifier(spki: Uint8Array): Buffer {
 }
 
 const wholeSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000);
-
-function toPem(der: Buffer): string {
-  const lines = der.toString('base64').match(/.{1,64}/g)!;
-  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
-}

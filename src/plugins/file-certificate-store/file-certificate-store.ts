@@ -31,6 +31,13 @@ import { type FilePair, exists, recoverPair, writePair } from './paired-files.js
 import { SerialNumbers, serialHex } from './serial-numbers.js';
 import { unwritable } from './write-error.js';
 
+/** The server certificate, and the key and certificate files' text as served. */
+interface ServerPair {
+  certificate: CertificateFacts;
+  keyPem: string;
+  certPem: string;
+}
+
 interface Loaded {
   ca: CertificateAuthorityKeys;
   caPem: string;
@@ -165,7 +172,7 @@ export class FileCertificateStore implements CertificateStore {
     return this.lock.run(work);
   }
 
-  private use(ca: CertificateAuthorityKeys, caPem: string, server: { certificate: CertificateFacts; keyPem: string; certPem: string }): void {
+  private use(ca: CertificateAuthorityKeys, caPem: string, server: ServerPair): void {
     this.loaded = { ca, caPem, server: server.certificate, credentials: { key: server.keyPem, cert: server.certPem, ca: caPem }, signer: new ClientCertificateSigner(ca) };
   }
 
@@ -303,37 +310,35 @@ export class FileCertificateStore implements CertificateStore {
 
   // ---- server certificate ---------------------------------------------------------------------
 
-  private async loadOrIssueServer(ca: CertificateAuthorityKeys, renewals: string[]): Promise<{ certificate: CertificateFacts; keyPem: string; certPem: string }> {
-    const problem = await this.serverProblem(ca);
-    if (problem === undefined) {
-      const keyPem = await readFile(this.serverFiles.keyPath, 'utf8');
-      const certPem = await readFile(this.serverFiles.certPath, 'utf8');
-      return { certificate: readCertificateFacts(certPem), keyPem, certPem };
-    }
-    return this.issueServer(ca, problem, renewals);
+  private async loadOrIssueServer(ca: CertificateAuthorityKeys, renewals: string[]): Promise<ServerPair> {
+    const existing = await this.reusableServer(ca);
+    return 'problem' in existing ? this.issueServer(ca, existing.problem, renewals) : existing;
   }
 
-  /** Why the server certificate must be renewed, or undefined when it can be reused. */
-  private async serverProblem(ca: CertificateAuthorityKeys): Promise<string | undefined> {
-    if (!(await exists(this.serverFiles.keyPath))) return 'server.key is missing';
-    if (!(await exists(this.serverFiles.certPath))) return 'server.crt is missing';
-    let certificate: CertificateFacts;
+  /** The server certificate and key on disk when they can be reused, else why they must be renewed. */
+  private async reusableServer(ca: CertificateAuthorityKeys): Promise<ServerPair | { problem: string }> {
+    if (!(await exists(this.serverFiles.keyPath))) return { problem: 'server.key is missing' };
+    if (!(await exists(this.serverFiles.certPath))) return { problem: 'server.crt is missing' };
+    let pair: ServerPair;
     let keys: CryptoKeyPair;
     try {
-      certificate = readCertificateFacts(await readFile(this.serverFiles.certPath, 'utf8'));
-      keys = await importRsaPrivateKeyPem(await readFile(this.serverFiles.keyPath, 'utf8'));
+      const certPem = await readFile(this.serverFiles.certPath, 'utf8');
+      const keyPem = await readFile(this.serverFiles.keyPath, 'utf8');
+      pair = { certificate: readCertificateFacts(certPem), keyPem, certPem };
+      keys = await importRsaPrivateKeyPem(keyPem);
     } catch (error) {
-      return `server.key or server.crt is unreadable (${describeError(error)})`;
+      return { problem: `server.key or server.crt is unreadable (${describeError(error)})` };
     }
-    if (!isForKey(certificate, keys.publicKey)) return 'server.crt does not belong to server.key';
-    if (!isSignedBy(certificate, ca.certificate, ca.keys.publicKey)) return 'server.crt is not signed by the current CA';
+    const { certificate } = pair;
+    if (!isForKey(certificate, keys.publicKey)) return { problem: 'server.crt does not belong to server.key' };
+    if (!isSignedBy(certificate, ca.certificate, ca.keys.publicKey)) return { problem: 'server.crt is not signed by the current CA' };
     const remaining = certificate.notAfter.getTime() - this.clock.now().getTime();
-    if (remaining <= 0) return `server.crt expired on ${certificate.notAfter.toISOString()}`;
-    if (remaining < VALIDITY.renewWithinMs) return `server.crt expires within 24 hours (${certificate.notAfter.toISOString()})`;
-    return undefined;
+    if (remaining <= 0) return { problem: `server.crt expired on ${certificate.notAfter.toISOString()}` };
+    if (remaining < VALIDITY.renewWithinMs) return { problem: `server.crt expires within 24 hours (${certificate.notAfter.toISOString()})` };
+    return pair;
   }
 
-  private async issueServer(ca: CertificateAuthorityKeys, reason: string, renewals: string[]) {
+  private async issueServer(ca: CertificateAuthorityKeys, reason: string, renewals: string[]): Promise<ServerPair> {
     const keys = await generateRsaKeyPair();
     const certificate = await issueServerCertificate(ca, keys.publicKey, serialHex(this.serials.next()), this.clock.now());
     const keyPem = await exportPrivateKeyPem(keys.privateKey);
