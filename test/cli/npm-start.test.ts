@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { accepts, freePorts } from '../helpers/free-ports.js';
+import { NPM, run } from '../helpers/npm-run.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 import { eventually } from '../helpers/test-host.js';
 
@@ -108,14 +109,7 @@ describe('npm start', () => {
     await writeFile(join(dir, 'tsconfig.json'), '{}');
     await writeFile(join(dir, 'tsconfig.build.json'), JSON.stringify({ compilerOptions: { outDir: 'dist', rootDir: '.', module: 'nodenext', target: 'es2022', skipLibCheck: true, types: [] }, include: ['src/**/*.ts'] }));
     await writeFile(join(dir, 'src', 'cli', 'main.ts'), 'declare const process: { argv: string[] };\nconsole.log(`main ran: ${JSON.stringify(process.argv.slice(2))}`);\n');
-    const npmStartHelp = () => new Promise<string>((resolve, reject) => {
-      const npm = spawn('npm', ['start', '--silent', '--', '--help'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      npm.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-      npm.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-      npm.on('error', reject);
-      npm.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`npm start exited with ${code}:\n${output}`))));
-    });
+    const npmStartHelp = async () => (await run(NPM, ['start', '--silent', '--', '--help'], dir)).output;
     const first = await npmStartHelp();
     assert.match(first, /sonarhost: first start, compiling src/);
     assert.doesNotMatch(first, /changed since the last build/);
