@@ -13,6 +13,7 @@ import { HostError, describeError } from '../../core/host-error.js';
 import { type HostEvent, HostEvents } from '../../core/host-events.js';
 import { type HostEndpoint, type HostService } from '../../core/host-service.js';
 import { type AddressListener, listen, listenEverywhere } from '../../core/listen.js';
+import { guardUpgradeSocket, refuseUpgrade } from '../../core/upgrade-socket.js';
 import { Logger } from '../../core/logger.js';
 import { sonarhostVersion } from '../../core/sonarhost-version.js';
 import { FlipperAccess } from './flipper-access.js';
@@ -166,6 +167,7 @@ export class FlipperServerApiService implements HostService {
   }
 
   private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    guardUpgradeSocket(socket);
     let refusal: { status: number; message: string } | undefined;
     try {
       const url = requestUrl(req);
@@ -175,8 +177,7 @@ export class FlipperServerApiService implements HostService {
     }
     if (!refusal && this.sockets.isFull) refusal = { status: 503, message: "too many Flipper UI sockets are open; close some UI tabs or tools" };
     if (refusal) {
-      const body = refusal.message + '\n';
-      socket.end(`HTTP/1.1 ${refusal.status} ${http.STATUS_CODES[refusal.status]}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      refuseUpgrade(socket, refusal.status, refusal.message + '\n', 'text/plain; charset=utf-8');
       return;
     }
     this.sockets.accept(req, socket, head);

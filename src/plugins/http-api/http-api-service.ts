@@ -14,6 +14,7 @@ import { MAX_JSON_DEPTH, jsonTooDeep } from '../../core/json-depth.js';
 import { HostEvents } from '../../core/host-events.js';
 import { type HostEndpoint, type HostService } from '../../core/host-service.js';
 import { listen } from '../../core/listen.js';
+import { guardUpgradeSocket, refuseUpgrade } from '../../core/upgrade-socket.js';
 import { Logger } from '../../core/logger.js';
 import { ApiAccess, loggablePath } from './api-access.js';
 import { callClient, parseCallRequest } from './api-calls.js';
@@ -114,6 +115,7 @@ export class HttpApiService implements HostService {
   }
 
   private upgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
+    guardUpgradeSocket(socket);
     try {
       this.access!.checkOrigin(req);
       const url = requestUrl(req);
@@ -122,8 +124,7 @@ export class HttpApiService implements HostService {
       this.wsApi.accept(req, socket, head);
     } catch (error) {
       const problem = error instanceof ApiProblem ? error : new ApiProblem('internal', describeError(error));
-      const body = JSON.stringify(problem.body());
-      socket.end(`HTTP/1.1 ${problem.status} ${http.STATUS_CODES[problem.status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      refuseUpgrade(socket, problem.status, JSON.stringify(problem.body()), 'application/json');
     }
   }
 
