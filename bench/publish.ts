@@ -71,25 +71,25 @@ function bars(results: BenchResults): Bar[] {
   // A hold whose host listed another client count measured something else (see HoldResult.voided).
   const held = { sonarhost: secure?.sonarhost?.voided ? undefined : secure?.sonarhost, flipper: secure?.flipper?.voided ? undefined : secure?.flipper };
   return [
-    ex('exchange, desktop (RSocket) p50', exchange?.desktop, 10),
-    ex('exchange, iOS simulator (RSocket) p50', exchange?.simulator, 10),
+    ex('exchange, desktop (RSocket) p50', exchange?.desktop, 20),
+    ex('exchange, iOS simulator (RSocket) p50', exchange?.simulator, 20),
     ex('exchange, Android (RSocket) p50', android?.skipped ? undefined : android, 6),
-    ex('exchange, desktop (WebSocket) p50', exchange?.wsDesktop, 10),
-    ex('exchange, iOS simulator (WebSocket) p50', exchange?.wsSimulator, 10),
+    ex('exchange, desktop (WebSocket) p50', exchange?.wsDesktop, 20),
+    ex('exchange, iOS simulator (WebSocket) p50', exchange?.wsSimulator, 20),
     ex('exchange, Android (WebSocket) p50', android?.ws, 6),
     { label: 'secure set-up (RSocket) p50', ratio: secure?.latency.ratioP50 },
     { label: 'secure set-up (WebSocket) p50', ratio: secure?.latency.ratioWsP50 },
     { label: 'secure set-ups/s, 16 in flight', ratio: div(held.sonarhost?.ratePerSecond, held.flipper?.ratePerSecond), goal: 2.5 },
-    { label: 'host→app via HTTP API, 1 in flight', ratio: div(r?.sonarhostHttp?.serial, r?.flipper?.serial), goal: 5 },
-    { label: 'host→app via HTTP API, 100 in flight', ratio: div(r?.sonarhostHttp?.inflight100, r?.flipper?.inflight100), goal: 5 },
-    { label: 'host→app via WebSocket API, 1 in flight', ratio: div(r?.sonarhostApiWs?.serial, r?.flipper?.serial), goal: 5 },
-    { label: 'host→app via WebSocket API, 100 in flight', ratio: div(r?.sonarhostApiWs?.inflight100, r?.flipper?.inflight100), goal: 5 },
+    { label: 'host→app via HTTP API, 1 in flight', ratio: div(r?.sonarhostHttp?.serial, r?.flipper?.serial), goal: 3 },
+    { label: 'host→app via HTTP API, 100 in flight', ratio: div(r?.sonarhostHttp?.inflight100, r?.flipper?.inflight100), goal: 3 },
+    { label: 'host→app via WebSocket API, 1 in flight', ratio: div(r?.sonarhostApiWs?.serial, r?.flipper?.serial), goal: 3 },
+    { label: 'host→app via WebSocket API, 100 in flight', ratio: div(r?.sonarhostApiWs?.inflight100, r?.flipper?.inflight100), goal: 3 },
     { label: 'app→host events on the API stream', ratio: div(r?.sonarhostHttp?.events, r?.flipper?.events), goal: 3 },
     { label: "host→app via Flipper's UI API (same protocol), 1 in flight", ratio: div(r?.sonarhostFlipperUi?.serial, r?.flipper?.serial), goal: 3 },
     { label: "host→app via Flipper's UI API (same protocol), 100 in flight", ratio: div(r?.sonarhostFlipperUi?.inflight100, r?.flipper?.inflight100), goal: 3 },
     { label: "app→host events via Flipper's UI API (same protocol)", ratio: div(r?.sonarhostFlipperUi?.events, r?.flipper?.events), goal: 3 },
     { label: 'host→app over WebSocket, 100 in flight', ratio: div(r?.sonarhostWs?.inflight100, r?.flipperWs?.inflight100) },
-    { label: 'memory per idle client (RSS)', ratio: div(held.flipper?.bytesPerClient, held.sonarhost?.bytesPerClient) },
+    { label: 'memory per idle client (RSS)', ratio: div(held.flipper?.bytesPerClient, held.sonarhost?.bytesPerClient), goal: 1 / 0.9 },
   ];
 }
 
