@@ -6,18 +6,30 @@ import { HostError } from '../../core/host-error.js';
 export class RSocketAppChannel implements AppChannel {
   /** Each request still waiting, with how to fail it when the connection ends. */
   private readonly pending = new Set<(error: Error) => void>();
+  private onClosed: (() => void) | undefined;
+  private closed = false;
 
   constructor(private readonly socket: ReactiveSocket<string, string>) {
     // rsocket-js leaves a request-response unsettled when the app answers with a PAYLOAD without NEXT;
-    // every request still waiting when the connection ends is failed here.
+    // every request still waiting when the connection ends is failed here. This is the connection's
+    // only status subscription (each costs rsocket-js a handful of objects per idle client), so the
+    // session's own end is told from here too (whenClosed).
     socket.connectionStatus().subscribe({
       onNext: (status) => {
-        if (status.kind !== 'CLOSED' && status.kind !== 'ERROR') return;
+        if ((status.kind !== 'CLOSED' && status.kind !== 'ERROR') || this.closed) return;
         for (const fail of [...this.pending]) fail(new HostError('client-disconnected', 'The app disconnected before answering.'));
         this.pending.clear();
+        this.closed = true;
+        this.onClosed?.();
       },
       onSubscribe: (subscription) => subscription.request(Number.MAX_SAFE_INTEGER),
     });
+  }
+
+  /** Calls `listener` once the connection has ended, after the requests still waiting have failed. */
+  whenClosed(listener: () => void): void {
+    if (this.closed) listener();
+    else this.onClosed = listener;
   }
 
   get pendingRequests(): number {

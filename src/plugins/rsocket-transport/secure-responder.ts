@@ -17,12 +17,8 @@ export function createSecureResponder(
 ): Partial<Responder<string, string>> {
   const { query, csr, csrPath } = parseSecureSetup(setup.data);
   const appId = connector.certifiedAppId(tlsSocket?.getPeerCertificate()?.subject?.CN, csr, query);
-  const app = connector.connect({ query, appId, csr, csrPath, channel: new RSocketAppChannel(socket) });
-  socket.connectionStatus().subscribe({
-    onNext: (status) => {
-      if (status.kind === 'CLOSED' || status.kind === 'ERROR') app.closed();
-    },
-    onSubscribe: (subscription) => subscription.request(Number.MAX_SAFE_INTEGER),
-  });
+  const channel = new RSocketAppChannel(socket);
+  const app = connector.connect({ query, appId, csr, csrPath, channel });
+  channel.whenClosed(() => app.closed());
   return { fireAndForget: (payload) => app.receive(payload.data ?? '') };
 }
