@@ -95,7 +95,8 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
     const valid = (hold: HoldResult | undefined) => (hold && !hold.voided ? hold : undefined);
     const s: HoldResult | undefined = valid(secure.sonarhost);
     const f: HoldResult | undefined = valid(secure.flipper);
-    const voids = [secure.sonarhost?.voided, secure.flipper?.voided].filter(Boolean).map((v) => `VOID: ${v}`).join('; ');
+    const fl: HoldResult | undefined = valid(secure.floorMtls);
+    const voids = [secure.sonarhost?.voided, secure.flipper?.voided, secure.floorMtls?.voided].filter(Boolean).map((v) => `VOID: ${v}`).join('; ');
     const measured = [secure.sonarhost && `sonarhost column: ${secure.sonarhost.hostProcess}`, secure.flipper && `flipper-server column: ${secure.flipper.hostProcess}`].filter(Boolean).join(', ');
     rows.push([
       '3b',
@@ -113,9 +114,9 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
       s ? `${s.connected} of ${s.target}; host lists ${s.hostReportedClients ?? '?'}` : '–',
       f ? `${f.connected}; host lists ${f.hostReportedClients ?? '?'}` : '–',
       '',
+      fl ? `${fl.connected}; floor lists ${fl.hostReportedClients ?? '?'}` : '–',
       '',
-      '',
-      [s?.stoppedBecause && `sonarhost: ${s.stoppedBecause}`, f?.stoppedBecause && `flipper-server stopped at ${f.connected}: ${f.stoppedBecause}`, voids, measured].filter(Boolean).join('; ') || 'each client a distinct `device`, one issued certificate',
+      [s?.stoppedBecause && `sonarhost: ${s.stoppedBecause}`, f?.stoppedBecause && `flipper-server stopped at ${f.connected}: ${f.stoppedBecause}`, voids, measured, fl && `floor: ${fl.hostProcess}`].filter(Boolean).join('; ') || 'each client a distinct `device`, one issued certificate',
     ]);
     rows.push([
       '3d',
@@ -123,9 +124,9 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
       s ? `${fmtBytes(s.bytesPerClient)} (RSS ${fmtBytes(s.rssBeforeBytes)} → ${fmtBytes(s.rssAfterBytes)})` : '–',
       f ? `${fmtBytes(f.bytesPerClient)} (RSS ${fmtBytes(f.rssBeforeBytes)} → ${fmtBytes(f.rssAfterBytes)})` : '–',
       s?.bytesPerClient && f?.bytesPerClient ? fmtRatio(f.bytesPerClient / s.bytesPerClient) : '–',
-      '',
-      '',
-      'RSS of the host process (lowest of 3 readings, after forced GCs) [f]',
+      fl ? `${fmtBytes(fl.bytesPerClient)} (${fl.connected} mTLS clients)` : '–',
+      s?.bytesPerClient && fl?.bytesPerClient ? `${fmtRatio(s.bytesPerClient / fl.bytesPerClient)} the floor` : '–',
+      `RSS of the host process (lowest of 3 readings, after forced GCs) [f]; floor: bench/floor-server.ts holding idle mTLS clients${fl ? ` (${fl.hostProcess})` : ''}`,
     ]);
     rows.push([
       '3e',
@@ -133,7 +134,7 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
       s ? fmtBytes(s.heapBytesPerClient) : '–',
       f ? fmtBytes(f.heapBytesPerClient) : '–',
       s?.heapBytesPerClient && f?.heapBytesPerClient ? fmtRatio(f.heapBytesPerClient / s.heapBytesPerClient) : '–',
-      '',
+      fl ? fmtBytes(fl.heapBytesPerClient) : '–',
       '',
       'process.memoryUsage().heapUsed after forced GCs [f]',
     ]);
@@ -145,6 +146,7 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
       const failedPoints = scaling.filter((p) => p.error).map((p) => `${p.clients}: ${p.error}`);
       if (failedPoints.length) footnotes.push(`rows 3g/3h failed points: ${failedPoints.join(' | ')}`);
     }
+    memoryRowsWs(rows, secure, valid);
     if (secure.errors.length) footnotes.push(`row 3 errors: ${secure.errors.join(' | ')}`);
   } else {
     rows.push(['3', 'secure connections and idle clients', 'not measured', 'not measured', '–', '', '', results.failures.secure ?? '']);
@@ -413,4 +415,45 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     });
   }
   return checks;
+}
+
+/** Rows 3i–3k: idle secure WebSocket clients, each host and the floor's wss server, as 3c–3e. */
+function memoryRowsWs(rows: string[][], secure: SecureConnectionResult, valid: (hold: HoldResult | undefined) => HoldResult | undefined): void {
+  const s = valid(secure.sonarhostWs);
+  const f = valid(secure.flipperWs);
+  const fl = valid(secure.floorWss);
+  if (!secure.sonarhostWs && !secure.flipperWs) return;
+  const voids = [secure.sonarhostWs?.voided, secure.flipperWs?.voided, secure.floorWss?.voided].filter(Boolean).map((v) => `VOID: ${v}`);
+  const measured = [secure.sonarhostWs, secure.flipperWs, secure.floorWss].filter(Boolean).map((h) => h!.hostProcess).join(', ');
+  const stopped = [s?.stoppedBecause && `sonarhost: ${s.stoppedBecause}`, f?.stoppedBecause && `flipper-server stopped at ${f.connected}: ${f.stoppedBecause}`];
+  rows.push([
+    '3i',
+    'idle secure WebSocket clients held at once (9088)',
+    s ? `${s.connected} of ${s.target}; host lists ${s.hostReportedClients ?? '?'}` : '–',
+    f ? `${f.connected}; host lists ${f.hostReportedClients ?? '?'}` : '–',
+    '',
+    fl ? `${fl.connected}; floor lists ${fl.hostReportedClients ?? '?'}` : '–',
+    '',
+    [...stopped, ...voids, measured].filter(Boolean).join('; '),
+  ]);
+  rows.push([
+    '3j',
+    'host memory per idle WebSocket client: ΔRSS / clients',
+    s ? fmtBytes(s.bytesPerClient) : '–',
+    f ? fmtBytes(f.bytesPerClient) : '–',
+    s?.bytesPerClient && f?.bytesPerClient ? fmtRatio(f.bytesPerClient / s.bytesPerClient) : '–',
+    fl ? fmtBytes(fl.bytesPerClient) : '–',
+    s?.bytesPerClient && fl?.bytesPerClient ? `${fmtRatio(s.bytesPerClient / fl.bytesPerClient)} the floor` : '–',
+    'each process held its RSocket (or mTLS) clients first and closed them: memory it reuses can make ΔRSS understate [f]',
+  ]);
+  rows.push([
+    '3k',
+    'host memory per idle WebSocket client: V8 heap used / clients',
+    s ? fmtBytes(s.heapBytesPerClient) : '–',
+    f ? fmtBytes(f.heapBytesPerClient) : '–',
+    s?.heapBytesPerClient && f?.heapBytesPerClient ? fmtRatio(f.heapBytesPerClient / s.heapBytesPerClient) : '–',
+    fl ? fmtBytes(fl.heapBytesPerClient) : '–',
+    '',
+    'process.memoryUsage().heapUsed after forced GCs [f]',
+  ]);
 }

@@ -70,11 +70,27 @@ export interface SecureConnectionResult {
   scaling?: ScalePoint[];
   sonarhost?: HoldResult;
   flipper?: HoldResult;
+  /** Idle secure WebSocket clients (9088 and flipper-server's wsSecure), held after the RSocket rows closed theirs. */
+  sonarhostWs?: HoldResult;
+  flipperWs?: HoldResult;
+  /** The floor server (bench/floor-server.ts) holding idle mTLS, then wss, clients with the same certificates. */
+  floorMtls?: HoldResult;
+  floorWss?: HoldResult;
   flipperSkipped?: string;
   errors: string[];
 }
 
-interface Side {
+/** What the idle-client rows hold: anything that opens one client and can close it. */
+interface Holdable {
+  name: string;
+  connect(device: string): Promise<Closable>;
+}
+
+interface Closable {
+  close(): void;
+}
+
+interface Side extends Holdable {
   name: 'sonarhost' | 'flipper' | 'sonarhostWs' | 'flipperWs';
   port: number;
   material: TlsMaterial;
@@ -84,6 +100,8 @@ interface Side {
 }
 
 const FLIPPER_LOG_BUDGET = 700 * 1024;
+/** flipper-server's RSocket hold stops here, so that its WebSocket hold has the rest of the log budget. */
+const FLIPPER_RSOCKET_LOG_BUDGET = 450 * 1024;
 
 /**
  * Row 3: secure connection set-up (TLS + SETUP, until the host accepted the connection) one at a time,
@@ -102,7 +120,7 @@ export async function measureSecureConnections(
   let flipper: FlipperServerChild | undefined;
   let ui: FlipperUi | undefined;
   let flipperSkipped = options.flipperReason;
-  const open: BenchApp[] = [];
+  const open: Closable[] = [];
   let floor: FloorServer | undefined;
   const result: SecureConnectionResult = { latency: {}, errors };
   try {
@@ -121,7 +139,7 @@ export async function measureSecureConnections(
     const sonarWsSide: Side = { ...sonarSide, name: 'sonarhostWs', port: sonarhost.wsPorts!.secure, connect: wsConnect('sonarhostWs', sonarhost.wsPorts!.secure, sonarSide, identity, (app) => app.pluginsAnswered) };
     const sides: Side[] = [sonarSide, sonarWsSide];
     const server = { key: await readFile(join(certDir, 'server.key'), 'utf8'), cert: await readFile(join(certDir, 'server.crt'), 'utf8'), ca: sonarSide.material.ca };
-    floor = await startFloorServer(server, 'secure-floor');
+    floor = await startFloorServer(server, 'secure-floor', memoryProbeEnv(probeDir));
     if (!flipperSkipped) {
       try {
         flipper = await startFlipperServerChild(join(dir, 'flipper-home'), {}, memoryProbeEnv(probeDir));
@@ -208,14 +226,16 @@ export async function measureSecureConnections(
       floorWss: of(samples.get('floorWss')),
       hostCpuMs: Object.fromEntries([...cpu].filter(([, v]) => v.length).map(([k, v]) => [k, Math.round(median(v) * 1000) / 1000])),
     };
-    await floor.stop();
-    floor = undefined;
     await sleep(500);
 
     // Idle clients held open.
     const maxByFds = Math.floor((openFileLimit() - 300) / 2);
     const target = Math.min(options.clients, maxByFds);
     const token = (await readFile(join(certDir, 'api.token'), 'utf8')).trim();
+    const sonarhostClients = async () => {
+      const health = (await (await fetch(`http://127.0.0.1:${sonarhost!.apiPort}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { clients?: number };
+      return health.clients;
+    };
     const scaling: ScalePoint[] = [];
     const scaleProbe = scalingProbe(sonarhost, token, identity, join(dir, 'scaling', 'sonar'), `${identity.appName}#MacOS#idle-0#`);
     result.sonarhost = await hold(
@@ -224,10 +244,7 @@ export async function measureSecureConnections(
       target,
       options,
       open,
-      async () => {
-        const health = (await (await fetch(`http://127.0.0.1:${sonarhost!.apiPort}/api/health`, { headers: { authorization: `Bearer ${token}` } })).json()) as { clients?: number };
-        return health.clients;
-      },
+      sonarhostClients,
       () => probeMemory(sonarhost!.pid, probeDir),
       undefined,
       { stages: [1, 100, 1000], at: async (clients) => void scaling.push(await scaleProbe(clients).catch((error: unknown) => ({ clients, error: (error as Error).message }))) },
@@ -236,6 +253,9 @@ export async function measureSecureConnections(
     await scaleProbe.close();
     if (options.clients > maxByFds) result.sonarhost.stoppedBecause = `capped by the open-file limit (${openFileLimit()})`;
     for (const app of open.splice(0)) app.close();
+    await sleep(500);
+    result.sonarhostWs = await hold(sonarWsSide, sonarhost.pid, target, options, open, sonarhostClients, () => probeMemory(sonarhost!.pid, probeDir));
+    for (const app of open.splice(0)) app.close();
     // By name, never by index: the sonarhost WebSocket side sits at index 1 (the bug that made the peer
     // columns measure sonarhost twice).
     const flipperSide = sides.find((side) => side.name === 'flipper');
@@ -243,11 +263,35 @@ export async function measureSecureConnections(
       await sleep(500);
       const fui = ui;
       const flipperPid = flipper.pid;
-      result.flipper = await hold(flipperSide, flipperPid, target, options, open, async () => ((await fui.exec('client-list', [])) as unknown[]).length, () => probeMemory(flipperPid, probeDir), async () =>
-        (await flipperLogBytes()) > FLIPPER_LOG_BUDGET ? `flipper-server's log reached ${FLIPPER_LOG_BUDGET / 1024} KB (it rotates at 1 MiB and died doing so here)` : undefined,
-      );
+      const flipperClients = async () => ((await fui.exec('client-list', [])) as unknown[]).length;
+      const logBudget = (bytes: number) => async () =>
+        (await flipperLogBytes()) > bytes ? `flipper-server's log reached ${Math.round(bytes / 1024)} KB (it rotates at 1 MiB and died doing so here; the budget is shared with the WebSocket row)` : undefined;
+      result.flipper = await hold(flipperSide, flipperPid, target, options, open, flipperClients, () => probeMemory(flipperPid, probeDir), logBudget(FLIPPER_RSOCKET_LOG_BUDGET));
       for (const app of open.splice(0)) app.close();
+      const flipperWsSide = sides.find((side) => side.name === 'flipperWs');
+      if (flipperWsSide) {
+        await sleep(500);
+        result.flipperWs = await hold(flipperWsSide, flipperPid, target, options, open, flipperClients, () => probeMemory(flipperPid, probeDir), logBudget(FLIPPER_LOG_BUDGET));
+        for (const app of open.splice(0)) app.close();
+      }
     }
+
+    // The floor: the same certificates, nothing but TLS (and the WebSocket upgrade) per client.
+    const floorHold = (name: 'floorMtls' | 'floorWss', kind: 'tls' | 'wss') =>
+      hold(
+        { name, connect: () => (kind === 'tls' ? floorServer.holdMtls(sonarSide.material) : floorServer.holdWss(sonarSide.material)) },
+        floorServer.pid,
+        target,
+        options,
+        open,
+        async () => (await floorServer.openCounts())[kind],
+        () => probeMemory(floorServer.pid, probeDir),
+      );
+    result.floorMtls = await floorHold('floorMtls', 'tls');
+    for (const app of open.splice(0)) app.close();
+    await sleep(500);
+    result.floorWss = await floorHold('floorWss', 'wss');
+    for (const app of open.splice(0)) app.close();
   } finally {
     for (const app of open) app.close();
     await floor?.stop();
@@ -288,11 +332,11 @@ async function sideFor(
 }
 
 async function hold(
-  side: Side,
+  side: Holdable,
   pid: number,
   target: number,
   options: { concurrency: number; deadline: number },
-  open: BenchApp[],
+  open: Closable[],
   reportedClients: () => Promise<number | undefined>,
   memory: () => Promise<MemoryReading | undefined>,
   stopCheck: () => Promise<string | undefined> = async () => undefined,
