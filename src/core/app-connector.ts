@@ -1,6 +1,6 @@
 import { inject, injectable, multiInject, optional } from 'inversify';
 import { type AppChannel } from './app-channel.js';
-import { AppSession, DEFAULT_REQUEST_TIMEOUT_MS } from './app-session.js';
+import { AppSession, type AppSessionEvents, DEFAULT_REQUEST_TIMEOUT_MS } from './app-session.js';
 import { type ClientQuery, clientIdOf } from './client-query.js';
 import { ClientRegistry } from './client-registry.js';
 import { ConnectionDiagnostics } from './connection-diagnostics.js';
@@ -40,6 +40,15 @@ export interface ConnectedApp {
 @injectable()
 export class AppConnector {
   private readonly log: Logger;
+  /**
+   * Shared by every session, which adds its app's fields to what it logs, and so are the session
+   * events below: a logger or callbacks of its own would be kept for each idle client.
+   */
+  private readonly sessionLog: Logger;
+  private readonly sessionEvents: AppSessionEvents = {
+    onEvent: (s, event) => this.registry.dispatchEvent(s, event),
+    onRefreshPlugins: (s) => void this.registry.refreshPlugins(s),
+  };
 
   constructor(
     @inject(ClientRegistry) private readonly registry: ClientRegistry,
@@ -49,6 +58,7 @@ export class AppConnector {
     @inject(Logger) logger: Logger,
   ) {
     this.log = logger.child('connections');
+    this.sessionLog = this.log.child('client');
   }
 
   /**
@@ -129,11 +139,7 @@ export class AppConnector {
         }
       }
     }
-    const log = this.log.child('client', { app: query.app, os: query.os, device: query.device, deviceId: query.deviceId });
-    const session = new AppSession(clientIdOf(query), query, request.appId, request.channel, {
-      onEvent: (s, event) => this.registry.dispatchEvent(s, event),
-      onRefreshPlugins: (s) => void this.registry.refreshPlugins(s),
-    }, log, DEFAULT_REQUEST_TIMEOUT_MS, this.config.limits.maxPendingRequests);
+    const session = new AppSession(clientIdOf(query), query, request.appId, request.channel, this.sessionEvents, this.sessionLog, DEFAULT_REQUEST_TIMEOUT_MS, this.config.limits.maxPendingRequests);
     // Messages from here on reach the session at once: legacy SDKs answer the registration requests by fire-and-forget.
     adopt(session);
     if (session.isClosed) return;

@@ -2,7 +2,7 @@ import { type AppChannel } from './app-channel.js';
 import { type ClientQuery } from './client-query.js';
 import { type AppClient, type PluginEvent } from './connection-handler.js';
 import { HostError, describeError } from './host-error.js';
-import { type Logger } from './logger.js';
+import { type LogFields, type Logger } from './logger.js';
 import { parseJsonObject, unwrapResponse } from './protocol/json-message.js';
 import { withTimeout } from './timeout.js';
 
@@ -23,7 +23,13 @@ export class AppSession implements AppClient {
   private nextId = 0;
   private pluginIds: string[] = [];
   private backgroundIds: string[] = [];
-  private readonly legacyPending = new Map<number, { resolve: (value: Record<string, unknown>) => void; reject: (error: Error) => void }>();
+  /**
+   * Requests of sdk_version 0 waiting for their fire-and-forget answer, and every request waiting for an
+   * answer (so close() can end them instead of leaving them to time out). Both exist only while some
+   * request waits: an empty Set or Map still costs its table, on every idle client.
+   */
+  private legacyPending: Map<number, { resolve: (value: Record<string, unknown>) => void; reject: (error: Error) => void }> | undefined;
+  private waiting: Set<(error: Error) => void> | undefined;
   private closed = false;
 
   constructor(
@@ -38,8 +44,6 @@ export class AppSession implements AppClient {
   ) {}
 
   private pendingCount = 0;
-  /** Every request waiting for an answer, so close() can end them instead of leaving them to time out. */
-  private readonly waiting = new Set<(error: Error) => void>();
 
   plugins(): readonly string[] {
     return this.pluginIds;
@@ -66,7 +70,7 @@ export class AppSession implements AppClient {
     const data = JSON.stringify(params === undefined ? { id, method } : { id, method, params });
     let rejectOnClose: (error: Error) => void = () => undefined;
     const closed = new Promise<never>((_, reject) => (rejectOnClose = reject));
-    this.waiting.add(rejectOnClose);
+    (this.waiting ??= new Set()).add(rejectOnClose);
     const onAbort = () => rejectOnClose(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
     signal?.addEventListener('abort', onAbort, { once: true });
     // Aborted however the request ends, so the channel never keeps an entry for a request nobody waits for.
@@ -74,9 +78,11 @@ export class AppSession implements AppClient {
     const answer = this.query.sdkVersion >= 1 ? this.channel.requestResponse(id, data, cancel.signal).then((text) => parseJsonObject(text, `The answer to ${method}`)) : this.legacyRequest(id, data);
     const response = await withTimeout(Promise.race([answer, closed]), timeoutMs, `The app's answer to ${method}`).finally(() => {
       cancel.abort(new HostError('timeout', `The request ${method} to ${this.query.app} was given up.`));
-      this.waiting.delete(rejectOnClose);
+      this.waiting?.delete(rejectOnClose);
+      if (this.waiting?.size === 0) this.waiting = undefined;
       signal?.removeEventListener('abort', onAbort);
-      this.legacyPending.delete(id);
+      this.legacyPending?.delete(id);
+      if (this.legacyPending?.size === 0) this.legacyPending = undefined;
       this.pendingCount--;
     });
     return unwrapResponse(response, method);
@@ -84,7 +90,7 @@ export class AppSession implements AppClient {
 
   /** Requests whose entries the session and its channel still hold (0 once every request ended). */
   get pendingRequests(): number {
-    return this.channel.pendingRequests + this.legacyPending.size;
+    return this.channel.pendingRequests + (this.legacyPending?.size ?? 0);
   }
 
   async call(plugin: string, method: string, params?: unknown): Promise<unknown> {
@@ -115,7 +121,7 @@ export class AppSession implements AppClient {
     try {
       this.handleMessage(text);
     } catch (error) {
-      this.log.warn('ignored a message from the app that could not be handled', { error: describeError(error) });
+      this.warn('ignored a message from the app that could not be handled', { error: describeError(error) });
     }
   }
 
@@ -124,26 +130,27 @@ export class AppSession implements AppClient {
     try {
       message = parseJsonObject(text, 'A message from the app');
     } catch (error) {
-      this.log.warn('ignored a malformed message from the app', { error: describeError(error) });
+      this.warn('ignored a malformed message from the app', { error: describeError(error) });
       return;
     }
-    if (typeof message.id === 'number' && this.legacyPending.has(message.id)) {
-      this.legacyPending.get(message.id)!.resolve(message);
+    const legacy = typeof message.id === 'number' ? this.legacyPending?.get(message.id) : undefined;
+    if (legacy) {
+      legacy.resolve(message);
       return;
     }
     if (message.method === 'execute') {
       const params = message.params as Record<string, unknown> | undefined;
       if (typeof params?.api !== 'string' || typeof params.method !== 'string') {
-        this.log.warn('ignored an execute message without api or method', { app: this.query.app });
+        this.warn('ignored an execute message without api or method');
         return;
       }
       this.events.onEvent(this, { plugin: params.api, method: params.method, params: params.params });
     } else if (message.method === 'refreshPlugins') {
       this.events.onRefreshPlugins(this);
     } else if ('error' in message) {
-      this.log.warn('the app reported an error', { app: this.query.app, error: summarize(message.error) });
+      this.warn('the app reported an error', { error: summarize(message.error) });
     } else if (!('success' in message)) {
-      this.log.debug('ignored an unknown message from the app', { method: typeof message.method === 'string' ? message.method.slice(0, 100) : typeof message.method });
+      this.log.debug('ignored an unknown message from the app', { ...this.logFields(), method: typeof message.method === 'string' ? message.method.slice(0, 100) : typeof message.method });
     }
   }
 
@@ -151,15 +158,24 @@ export class AppSession implements AppClient {
     if (this.closed) return;
     this.closed = true;
     const gone = new HostError('client-disconnected', `The app ${this.query.app} disconnected.`);
-    for (const pending of this.legacyPending.values()) pending.reject(gone);
-    this.legacyPending.clear();
-    for (const reject of this.waiting) reject(gone);
-    this.waiting.clear();
+    for (const pending of this.legacyPending?.values() ?? []) pending.reject(gone);
+    this.legacyPending = undefined;
+    for (const reject of this.waiting ?? []) reject(gone);
+    this.waiting = undefined;
     this.channel.close();
   }
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** The app's fields on every record: the session shares its connector's logger rather than keeping a child. */
+  private logFields(): LogFields {
+    return { app: this.query.app, os: this.query.os, device: this.query.device, deviceId: this.query.deviceId };
+  }
+
+  private warn(message: string, fields?: LogFields): void {
+    this.log.warn(message, { ...this.logFields(), ...fields });
   }
 
   private send(message: Record<string, unknown>): void {
@@ -169,7 +185,7 @@ export class AppSession implements AppClient {
 
   private legacyRequest(id: number, data: string): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
-      this.legacyPending.set(id, { resolve, reject });
+      (this.legacyPending ??= new Map()).set(id, { resolve, reject });
       this.channel.fireAndForget(data);
     });
   }

@@ -57,6 +57,46 @@ describe('AppSession', () => {
     assert.equal(session.pendingRequests, 0);
   });
 
+  it("names the app in what it logs: sessions share one logger, so the fields are the session's own", () => {
+    const log = new MemoryLogger();
+    const channel: AppChannel = { requestResponse: async () => '{}', fireAndForget: () => undefined, close: () => undefined, pendingRequests: 0 };
+    new AppSession('id', query, 'a', channel, events, log).receive('{not json');
+    new AppSession('id2', { ...query, app: 'B', device: 'e' }, 'b', channel, events, log).receive('{"error":{"message":"boom"}}');
+    const warnings = log.records.filter((r) => r.level === 'warn');
+    assert.deepEqual(
+      warnings.map((r) => [r.message, r.fields.app, r.fields.os, r.fields.device]),
+      [
+        ['ignored a malformed message from the app', 'A', 'Linux', 'd'],
+        ['the app reported an error', 'B', 'Linux', 'e'],
+      ],
+    );
+    assert.equal(warnings[1]!.fields.error, 'boom');
+  });
+
+  it('keeps nothing for requests once they ended (sdk_version 0 answers by fire-and-forget)', async () => {
+    const sent: string[] = [];
+    const answering: { session?: AppSession } = {};
+    const channel: AppChannel = {
+      requestResponse: async () => assert.fail('sdk_version 0 is asked by fire-and-forget'),
+      fireAndForget: (data) => {
+        sent.push(data);
+        const { id } = JSON.parse(data) as { id: number };
+        queueMicrotask(() => answering.session!.receive(JSON.stringify({ id, success: { plugins: ['p'] } })));
+      },
+      close: () => undefined,
+      pendingRequests: 0,
+    };
+    const session = new AppSession('id', { ...query, sdkVersion: 0 }, 'a', channel, events, new MemoryLogger());
+    answering.session = session;
+    assert.deepEqual(await session.request('getPlugins'), { plugins: ['p'] });
+    assert.equal(session.pendingRequests, 0);
+    const waiting = session.request('getBackgroundPlugins');
+    assert.equal(session.pendingRequests, 1, 'a legacy request waits in the session until its answer arrives');
+    await waiting;
+    assert.equal(session.pendingRequests, 0);
+    assert.equal(sent.length, 2);
+  });
+
   it('treats a present success key as success, even when null', async () => {
     const channel: AppChannel = { requestResponse: async (id) => JSON.stringify({ id, success: null }), fireAndForget: () => undefined, close: () => undefined, pendingRequests: 0 };
     const session = new AppSession('id', query, 'a', channel, events, new MemoryLogger());

@@ -4,8 +4,8 @@ import { HostError } from '../../core/host-error.js';
 
 /** The plugin protocol over one RSocket connection: REQUEST_RESPONSE and REQUEST_FNF with JSON data. */
 export class RSocketAppChannel implements AppChannel {
-  /** Each request still waiting, with how to fail it when the connection ends. */
-  private readonly pending = new Set<(error: Error) => void>();
+  /** Each request still waiting, with how to fail it when the connection ends; none while idle (an empty Set still costs its table). */
+  private pending: Set<(error: Error) => void> | undefined;
   private onClosed: (() => void) | undefined;
   private closed = false;
 
@@ -17,8 +17,8 @@ export class RSocketAppChannel implements AppChannel {
     socket.connectionStatus().subscribe({
       onNext: (status) => {
         if ((status.kind !== 'CLOSED' && status.kind !== 'ERROR') || this.closed) return;
-        for (const fail of [...this.pending]) fail(new HostError('client-disconnected', 'The app disconnected before answering.'));
-        this.pending.clear();
+        for (const fail of [...(this.pending ?? [])]) fail(new HostError('client-disconnected', 'The app disconnected before answering.'));
+        this.pending = undefined;
         this.closed = true;
         this.onClosed?.();
       },
@@ -33,7 +33,7 @@ export class RSocketAppChannel implements AppChannel {
   }
 
   get pendingRequests(): number {
-    return this.pending.size;
+    return this.pending?.size ?? 0;
   }
 
   requestResponse(_id: number, data: string, cancel: AbortSignal): Promise<string> {
@@ -43,7 +43,8 @@ export class RSocketAppChannel implements AppChannel {
       // it and sends CANCEL, so the app can drop its side too.
       let cancelStream: () => void = () => undefined;
       const settle = () => {
-        this.pending.delete(fail);
+        this.pending?.delete(fail);
+        if (this.pending?.size === 0) this.pending = undefined;
         cancel.removeEventListener('abort', onAbort);
       };
       const fail = (error: Error) => {
@@ -55,7 +56,7 @@ export class RSocketAppChannel implements AppChannel {
         cancelStream();
         reject(cancel.reason as Error);
       };
-      this.pending.add(fail);
+      (this.pending ??= new Set()).add(fail);
       cancel.addEventListener('abort', onAbort, { once: true });
       this.socket.requestResponse({ data, metadata: '' }).subscribe({
         onSubscribe: (cancelSubscription) => (cancelStream = cancelSubscription),
