@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { type PrivateAdbServer, startPrivateAdbServer } from '../helpers/fake-adb/adb-server.js';
 import { accepts, freePorts } from '../helpers/free-ports.js';
+import { eventually } from '../helpers/test-host.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -98,6 +101,36 @@ describe('the suite runner and adb servers', () => {
       assert.equal(summary(stdout).fail, 1, 'counted as a failure');
       assert.equal(await accepts(port!), false, 'and it is stopped');
     } finally {
+      await cleanup();
+    }
+  });
+
+  it("leaves alone a fake device's adb server that this run started while another run was going", async () => {
+    // The other run: one test that waits, by files, until this run's server is up, then passes.
+    const { path: folder, cleanup } = await makeTempDir();
+    const waiting = join(folder, 'waiting');
+    const go = join(folder, 'go');
+    const other = join(folder, 'other-run.test.mjs');
+    await writeFile(
+      other,
+      `import { existsSync, writeFileSync } from 'node:fs';\nimport { it } from 'node:test';\nit('waits for the other run', async () => { writeFileSync(${JSON.stringify(waiting)}, ''); while (!existsSync(${JSON.stringify(go)})) await new Promise((r) => setTimeout(r, 20)); });\n`,
+    );
+    let server: PrivateAdbServer | undefined;
+    // Outside the suite runner (node --test by hand) this process has no run id: give it one, as the runner would.
+    const ownRun = process.env.SONARHOST_TEST_RUN;
+    process.env.SONARHOST_TEST_RUN ??= 'this-run';
+    try {
+      const run = runTests([other], { CI: '' });
+      await eventually(() => existsSync(waiting), 'the other run to start its test', 60_000);
+      server = await startPrivateAdbServer();
+      await writeFile(go, '');
+      const { code, stdout } = await run;
+      assert.equal(code, 0, stdout);
+      assert.doesNotMatch(stdout, /adb servers left running/);
+      assert.equal(await accepts(server.port), true, "this run's server still answers after the other run ended");
+    } finally {
+      if (ownRun === undefined) delete process.env.SONARHOST_TEST_RUN;
+      await server?.stop();
       await cleanup();
     }
   });

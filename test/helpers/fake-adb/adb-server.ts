@@ -50,6 +50,8 @@ export interface AdbServerHandle {
 
 /** A server this module started: it also has a log and can be stopped. */
 export interface PrivateAdbServer extends AdbServerHandle {
+  /** The server process. */
+  readonly pid: number | undefined;
   /** What the server printed (its log, with nodaemon it goes to stderr). */
   output(): string;
   /** kill-server, then SIGKILL if it lingers; removes the temporary HOME. */
@@ -133,6 +135,10 @@ export async function startPrivateAdbServer(options: { timeoutMs?: number } = {}
     TMPDIR: home,
     ANDROID_ADB_SERVER_PORT: String(port),
     LANG: 'C',
+    // The suite runner stops adb servers a run leaves behind, telling runs apart by this variable: a
+    // server without it would be taken for a leftover, and killed mid-test, by any other run that ends
+    // meanwhile (one test file run by hand beside the full suite).
+    ...(process.env.SONARHOST_TEST_RUN === undefined ? {} : { SONARHOST_TEST_RUN: process.env.SONARHOST_TEST_RUN }),
   };
   let output = '';
   const child: ChildProcess = spawn(ADB_BINARY, ['-P', String(port), 'nodaemon', 'server'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -167,7 +173,7 @@ export async function startPrivateAdbServer(options: { timeoutMs?: number } = {}
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
-  return { ...adbServerAt(port, env), output: () => output, stop };
+  return { ...adbServerAt(port, env), pid: child.pid, output: () => output, stop };
 }
 
 /**
