@@ -398,7 +398,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     target: "host memory per idle client ≤0.9× flipper-server's (ΔRSS / clients, same run) and V8 heap ≤6 KB per client",
     met: memoryMeasured ? s!.bytesPerClient! / f!.bytesPerClient! <= 0.9 && s!.heapBytesPerClient! <= 6 * 1024 : undefined,
     detail: memoryMeasured
-      ? `${fmtBytes(s!.bytesPerClient)} vs ${fmtBytes(f!.bytesPerClient)}: ${fmtRatio(s!.bytesPerClient! / f!.bytesPerClient!)} of flipper-server's (${s!.connected} and ${f!.connected} clients held); heap ${fmtBytes(s!.heapBytesPerClient)} vs ${fmtBytes(f!.heapBytesPerClient)}`
+      ? `${fmtBytes(s!.bytesPerClient)} vs ${fmtBytes(f!.bytesPerClient)}: ${fmtRatio(s!.bytesPerClient! / f!.bytesPerClient!)} of flipper-server's (${s!.connected} and ${f!.connected} clients held); heap ${fmtBytes(s!.heapBytesPerClient)} vs ${fmtBytes(f!.heapBytesPerClient)}${floorNote(results.secure?.floorMtls)}`
       : 'not measured',
   });
   const scaling = results.secure?.scaling?.filter((p) => !p.error) ?? [];
@@ -415,6 +415,11 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     });
   }
   return checks;
+}
+
+/** The raw mTLS floor's own cost per idle client, beside the memory target (its heap bounds what any host could reach). */
+function floorNote(floor: HoldResult | undefined): string {
+  return floor && !floor.voided ? `; the raw mTLS floor ${fmtBytes(floor.bytesPerClient)} with ${fmtBytes(floor.heapBytesPerClient)} of heap` : '';
 }
 
 /** Rows 3i–3k: idle secure WebSocket clients, each host and the floor's wss server, as 3c–3e. */
