@@ -216,7 +216,13 @@ describe('fuzz: AppSession.receive and the plugin protocol', () => {
         const { port } = server.address() as net.AddressInfo;
         const opened = await openRSocket(connectTcp('127.0.0.1', port), 'connect', '{}', {});
         try {
-          const channel = new RSocketAppChannel(opened.socket);
+          // The client side has no SocketConnection: its end is told by rsocket-js's connection status.
+          const channel = new RSocketAppChannel(opened.socket, (listener) =>
+            opened.socket.connectionStatus().subscribe({
+              onNext: (status) => (status.kind === 'CLOSED' || status.kind === 'ERROR') && listener(),
+              onSubscribe: (subscription) => subscription.request(Number.MAX_SAFE_INTEGER),
+            }),
+          );
           const outcome = await within(channel.requestResponse(0, '{"id":0,"method":"getPlugins"}', new AbortController().signal).then(() => 'resolved', () => 'rejected'), 1_000, `a request answered with PAYLOAD flags ${flags.toString(16)}, then a close`);
           assert.ok(outcome === 'resolved' || outcome === 'rejected');
         } finally {

@@ -9,20 +9,24 @@ export class RSocketAppChannel implements AppChannel {
   private onClosed: (() => void) | undefined;
   private closed = false;
 
-  constructor(private readonly socket: ReactiveSocket<string, string>) {
+  /**
+   * `whenConnectionEnds` calls its listener once the connection has closed or failed (the secure
+   * server's is the SocketConnection's whenEnded: cheaper per idle client than a connectionStatus()
+   * subscription, which costs rsocket-js a subscriber and three closures).
+   */
+  constructor(
+    private readonly socket: ReactiveSocket<string, string>,
+    whenConnectionEnds: (listener: () => void) => void,
+  ) {
     // rsocket-js leaves a request-response unsettled when the app answers with a PAYLOAD without NEXT;
-    // every request still waiting when the connection ends is failed here. This is the connection's
-    // only status subscription (each costs rsocket-js a handful of objects per idle client), so the
-    // session's own end is told from here too (whenClosed).
-    socket.connectionStatus().subscribe({
-      onNext: (status) => {
-        if ((status.kind !== 'CLOSED' && status.kind !== 'ERROR') || this.closed) return;
-        for (const fail of [...(this.pending ?? [])]) fail(new HostError('client-disconnected', 'The app disconnected before answering.'));
-        this.pending = undefined;
-        this.closed = true;
-        this.onClosed?.();
-      },
-      onSubscribe: (subscription) => subscription.request(Number.MAX_SAFE_INTEGER),
+    // every request still waiting when the connection ends is failed here, and then the session is
+    // told (whenClosed).
+    whenConnectionEnds(() => {
+      if (this.closed) return;
+      for (const fail of [...(this.pending ?? [])]) fail(new HostError('client-disconnected', 'The app disconnected before answering.'));
+      this.pending = undefined;
+      this.closed = true;
+      this.onClosed?.();
     });
   }
 

@@ -90,7 +90,7 @@ export class RSocketTransportService implements HostService {
       transport,
       getRequestHandler: (socket, setup) => {
         const tlsSocket = transport.dispatchingSocket() as tls.TLSSocket | undefined;
-        const responder = createSecureResponder(socket, setup, tlsSocket, this.connector);
+        const responder = createSecureResponder(socket, setup, tlsSocket, transport.dispatchingConnection(), this.connector);
         this.gate.authenticated(tlsSocket); // certificate and SETUP agree: larger frames, no lifetime limit
         return responder;
       },

@@ -26,8 +26,9 @@ export interface SocketAdmission {
 export class SocketTransportServer implements TransportServer {
   private subscriber: ISubscriber<DuplexConnection> | undefined;
   private readonly sockets = new Set<net.Socket>();
-  /** The socket whose frames are being dispatched right now (set only inside its 'data' handler). */
+  /** The socket whose frames are being dispatched right now, and its connection (set only inside its 'data' handler). */
   private currentSocket: net.Socket | undefined;
+  private currentConnection: SocketConnection | undefined;
   private readonly setUpSockets = new WeakSet<net.Socket>();
   readonly server: net.Server;
 
@@ -73,10 +74,12 @@ export class SocketTransportServer implements TransportServer {
         return;
       }
       this.currentSocket = socket;
+      this.currentConnection = connection;
       try {
         handleData(chunk);
       } finally {
         this.currentSocket = undefined;
+        this.currentConnection = undefined;
       }
     });
     this.subscriber.onNext(connection);
@@ -86,6 +89,11 @@ export class SocketTransportServer implements TransportServer {
   dispatchingSocket(): net.Socket | undefined {
     if (this.currentSocket) this.setUpSockets.add(this.currentSocket);
     return this.currentSocket;
+  }
+
+  /** The connection whose frames are being handled now (see dispatchingSocket). */
+  dispatchingConnection(): SocketConnection | undefined {
+    return this.currentConnection;
   }
 
   listen(port: number, host: string): Promise<net.AddressInfo> {
