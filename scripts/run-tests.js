@@ -25,6 +25,22 @@ export const ALLOWED_SKIPS = [
 
 const SUMMARY = /^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) /;
 
+/**
+ * Files that take much longer than the rest (the 100 s soak, the plugin packages packed and installed
+ * with npm): started first, they run beside everything else instead of alone at the end of the run,
+ * so that the run does not end with one worker idle.
+ */
+const LONG_RUNNING = ['soak/soak.test.js', 'package/outside-plugins.test.js', 'package/plugin-packages.test.js'];
+
+/** The order the runner starts files in: the long-running ones first, then the rest as sorted. */
+export function runOrder(files) {
+  const rank = (file) => {
+    const at = LONG_RUNNING.findIndex((name) => file.replaceAll('\\', '/').endsWith(`/${name}`));
+    return at === -1 ? LONG_RUNNING.length : at;
+  };
+  return [...files].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
 function testFiles(dir) {
   const found = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -94,7 +110,7 @@ export function testRunOf(pid) {
 }
 
 async function main() {
-  const files = process.argv.length > 2 ? process.argv.slice(2) : testFiles('dist/test');
+  const files = process.argv.length > 2 ? process.argv.slice(2) : runOrder(testFiles('dist/test'));
   // No test may leave an adb server behind (a developer's own adb server, there before, is left alone).
   // The run's processes carry its id in their environment: a server another run started meanwhile (a
   // test of this runner runs one inside the suite) is that run's to report, not this one's to kill.

@@ -70,6 +70,22 @@ it('passes', () => {});
   });
 });
 
+describe('the order the suite runner starts files in', () => {
+  it('starts the long-running files first, so that they run beside the rest instead of alone at the end', async () => {
+    const { runOrder } = (await import(join(ROOT, 'scripts', 'run-tests.js'))) as { runOrder: (files: string[]) => string[] };
+    const files = ['dist/test/cli/a.test.js', 'dist/test/soak/soak.test.js', 'dist/test/core/b.test.js', 'dist/test/package/plugin-packages.test.js', 'dist/test/package/outside-plugins.test.js', 'dist/test/suite/c.test.js'];
+    assert.deepEqual(runOrder(files), [
+      'dist/test/soak/soak.test.js',
+      'dist/test/package/outside-plugins.test.js',
+      'dist/test/package/plugin-packages.test.js',
+      'dist/test/cli/a.test.js',
+      'dist/test/core/b.test.js',
+      'dist/test/suite/c.test.js',
+    ]);
+    assert.deepEqual(runOrder(['dist/test/z.test.js', 'dist/test/a.test.js']), ['dist/test/a.test.js', 'dist/test/z.test.js'], 'the rest stays sorted');
+  });
+});
+
 describe('the suite runner and adb servers', () => {
   it('sees an adb server that is running, so one a test left behind fails the run', async () => {
     const { adbPids } = (await import(join(ROOT, 'scripts', 'run-tests.js'))) as { adbPids: () => number[] };
