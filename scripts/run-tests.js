@@ -26,19 +26,42 @@ export const ALLOWED_SKIPS = [
 const SUMMARY = /^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) /;
 
 /**
- * Files that take much longer than the rest (the 100 s soak, the plugin packages packed and installed
- * with npm): started first, they run beside everything else instead of alone at the end of the run,
- * so that the run does not end with one worker idle.
+ * Files that take much longer than the rest: the 100 s soak. Node's runner starts files in path
+ * order, whatever order it is given them in, so the soak (near the end of that order) ran alone while
+ * the other worker sat idle. It runs in a runner of its own, started beside the main one.
  */
-const LONG_RUNNING = ['soak/soak.test.js', 'package/outside-plugins.test.js', 'package/plugin-packages.test.js'];
+const LONG_RUNNING = ['soak/soak.test.js'];
 
-/** The order the runner starts files in: the long-running ones first, then the rest as sorted. */
-export function runOrder(files) {
-  const rank = (file) => {
-    const at = LONG_RUNNING.findIndex((name) => file.replaceAll('\\', '/').endsWith(`/${name}`));
-    return at === -1 ? LONG_RUNNING.length : at;
-  };
-  return [...files].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+/** `files` split into the long-running ones and the rest (a run of only one kind is not split). */
+export function splitLongRunning(files) {
+  const isLong = (file) => LONG_RUNNING.some((name) => file.replaceAll('\\', '/').endsWith(`/${name}`));
+  const long = files.filter(isLong);
+  const rest = files.filter((file) => !isLong(file));
+  return long.length > 0 && rest.length > 0 ? { long, rest } : { long: [], rest: files };
+}
+
+/** Summary lines of two runners as one: counts added, the longer duration kept. */
+export function mergeSummaries(a, b) {
+  const values = new Map();
+  for (const line of [...a, ...b]) {
+    const [, key, value] = /^# (\w+) ([\d.]+)/.exec(line) ?? [];
+    if (!key) continue;
+    values.set(key, key === 'duration_ms' ? Math.max(values.get(key) ?? 0, Number(value)) : (values.get(key) ?? 0) + Number(value));
+  }
+  return [...values].map(([key, value]) => `# ${key} ${value}`);
+}
+
+/** One `node --test` runner over `files`; `onLine` sees its TAP lines; resolves with [code, signal] once they are all read. */
+function runner(files, runId, concurrency, onLine) {
+  const child = spawn(process.execPath, ['--import', './dist/test/setup.js', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', '--test-reporter=tap', ...files], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, SONARHOST_TEST_RUN: runId },
+  });
+  const exited = new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve([child.exitCode, child.signalCode]) : child.once('exit', (c, sig) => resolve([c, sig]))));
+  return (async () => {
+    for await (const text of createInterface({ input: child.stdout, crlfDelay: Infinity })) onLine(text);
+    return exited;
+  })();
 }
 
 function testFiles(dir) {
@@ -110,31 +133,37 @@ export function testRunOf(pid) {
 }
 
 async function main() {
-  const files = process.argv.length > 2 ? process.argv.slice(2) : runOrder(testFiles('dist/test'));
+  const files = process.argv.length > 2 ? process.argv.slice(2) : testFiles('dist/test');
   // No test may leave an adb server behind (a developer's own adb server, there before, is left alone).
   // The run's processes carry its id in their environment: a server another run started meanwhile (a
   // test of this runner runs one inside the suite) is that run's to report, not this one's to kill.
   const runId = randomUUID();
   const adbBefore = new Set(adbPids());
-  const child = spawn(process.execPath, ['--import', './dist/test/setup.js', '--test', '--test-concurrency=2', '--test-timeout=180000', '--test-reporter=tap', ...files], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, SONARHOST_TEST_RUN: runId },
-  });
+  const { long, rest } = splitLongRunning(files);
   const skips = new SkipCollector();
+  const longSkips = new SkipCollector();
+  const longLines = [];
+  const longRun = long.length > 0 ? runner(long, runId, 1, (text) => (longSkips.line(text), longLines.push(text))) : undefined;
   let summary = [];
-  for await (const text of createInterface({ input: child.stdout, crlfDelay: Infinity })) {
+  const [code, signal] = await runner(rest, runId, 2, (text) => {
     skips.line(text);
     // The summary is held back, so that skips that fail the run can be named before it.
     if (SUMMARY.test(text)) {
       summary.push(text);
-      continue;
+      return;
     }
     for (const held of summary) process.stdout.write(held + '\n');
     summary = [];
     process.stdout.write(text + '\n');
+  });
+  let [longCode, longSignal] = [0, null];
+  if (longRun) {
+    [longCode, longSignal] = await longRun;
+    process.stdout.write(`# run beside the rest, in a runner of their own: ${long.join(', ')}\n`);
+    for (const text of longLines) if (!SUMMARY.test(text)) process.stdout.write(text + '\n');
+    summary = mergeSummaries(summary, longLines.filter((text) => SUMMARY.test(text)));
   }
-  const [code, signal] = await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve([child.exitCode, child.signalCode]) : child.once('exit', (c, s) => resolve([c, s]))));
-  const failing = process.env.CI === 'true' ? skips.disallowed() : [];
+  const failing = process.env.CI === 'true' ? [...skips.disallowed(), ...longSkips.disallowed()] : [];
   if (failing.length > 0) {
     process.stdout.write(`# CI: ${failing.length} skipped test${failing.length === 1 ? ' is' : 's are'} not on the allow-list in scripts/run-tests.js and fail${failing.length === 1 ? 's' : ''} the run:\n`);
     for (const s of failing) process.stdout.write(`#   ${s.name} (skipped: ${s.reason || 'no reason given'})\n`);
@@ -158,7 +187,8 @@ async function main() {
     summary = summary.map((line) => (/^# fail (\d+)/.test(line) ? `# fail ${Number(/^# fail (\d+)/.exec(line)[1]) + 1}` : line));
   }
   for (const held of summary) process.stdout.write(held + '\n');
-  process.exitCode = failing.length > 0 || leftAdb.length > 0 ? 1 : signal ? 1 : (code ?? 1);
+  const worst = (c, sig) => (sig ? 1 : (c ?? 1));
+  process.exitCode = failing.length > 0 || leftAdb.length > 0 ? 1 : Math.max(worst(code, signal), worst(longCode, longSignal));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

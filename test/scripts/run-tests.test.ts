@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -70,19 +70,40 @@ it('passes', () => {});
   });
 });
 
-describe('the order the suite runner starts files in', () => {
-  it('starts the long-running files first, so that they run beside the rest instead of alone at the end', async () => {
-    const { runOrder } = (await import(join(ROOT, 'scripts', 'run-tests.js'))) as { runOrder: (files: string[]) => string[] };
-    const files = ['dist/test/cli/a.test.js', 'dist/test/soak/soak.test.js', 'dist/test/core/b.test.js', 'dist/test/package/plugin-packages.test.js', 'dist/test/package/outside-plugins.test.js', 'dist/test/suite/c.test.js'];
-    assert.deepEqual(runOrder(files), [
-      'dist/test/soak/soak.test.js',
-      'dist/test/package/outside-plugins.test.js',
-      'dist/test/package/plugin-packages.test.js',
-      'dist/test/cli/a.test.js',
-      'dist/test/core/b.test.js',
-      'dist/test/suite/c.test.js',
-    ]);
-    assert.deepEqual(runOrder(['dist/test/z.test.js', 'dist/test/a.test.js']), ['dist/test/a.test.js', 'dist/test/z.test.js'], 'the rest stays sorted');
+describe('the long-running files, in a runner of their own beside the rest', () => {
+  it('splits them off only when there is a rest to run beside, and adds up the two summaries', async () => {
+    const { splitLongRunning, mergeSummaries } = (await import(join(ROOT, 'scripts', 'run-tests.js'))) as {
+      splitLongRunning: (files: string[]) => { long: string[]; rest: string[] };
+      mergeSummaries: (a: string[], b: string[]) => string[];
+    };
+    assert.deepEqual(splitLongRunning(['dist/test/cli/a.test.js', 'dist/test/soak/soak.test.js', 'dist/test/core/b.test.js']), {
+      long: ['dist/test/soak/soak.test.js'],
+      rest: ['dist/test/cli/a.test.js', 'dist/test/core/b.test.js'],
+    });
+    assert.deepEqual(splitLongRunning(['dist/test/soak/soak.test.js']), { long: [], rest: ['dist/test/soak/soak.test.js'] }, 'the soak alone runs as usual');
+    assert.deepEqual(mergeSummaries(['# tests 3', '# pass 2', '# fail 1', '# duration_ms 900.5'], ['# tests 1', '# pass 1', '# fail 0', '# duration_ms 1200']), ['# tests 4', '# pass 3', '# fail 1', '# duration_ms 1200']);
+  });
+
+  it('counts their results in the run: a failure there fails the run, and the summary stays last', async () => {
+    const { path: folder, cleanup } = await makeTempDir();
+    try {
+      await mkdir(join(folder, 'soak'));
+      const soak = join(folder, 'soak', 'soak.test.js'); // CommonJS: the folder has no package.json
+      const other = join(folder, 'other.test.mjs');
+      await writeFile(other, `import { it } from 'node:test';\nit('passes', () => {});\n`);
+      await writeFile(soak, `const { it } = require('node:test');\nit('fails beside the rest', () => { throw new Error('soak failed'); });\n`);
+      const failed = await runTests([other, soak], { CI: '' });
+      assert.equal(failed.code, 1, failed.stdout);
+      assert.deepEqual({ pass: summary(failed.stdout).pass, fail: summary(failed.stdout).fail }, { pass: 1, fail: 1 });
+      assert.match(failed.stdout, /# run beside the rest, in a runner of their own: .*soak\.test\.js/);
+      assert.match(failed.stdout.trimEnd().split('\n').at(-1)!, /^# duration_ms /);
+      await writeFile(soak, `const { it } = require('node:test');\nit('passes beside the rest', () => {});\n`);
+      const passed = await runTests([other, soak], { CI: '' });
+      assert.equal(passed.code, 0, passed.stdout);
+      assert.equal(summary(passed.stdout).pass, 2);
+    } finally {
+      await cleanup();
+    }
   });
 });
 
