@@ -26,11 +26,12 @@ export const ALLOWED_SKIPS = [
 const SUMMARY = /^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) /;
 
 /**
- * Files that take much longer than the rest: the 100 s soak. Node's runner starts files in path
- * order, whatever order it is given them in, so the soak (near the end of that order) ran alone while
- * the other worker sat idle. It runs in a runner of its own, started beside the main one.
+ * Files that take much longer than the rest: the 100 s soak, and the outside-plugin packages npm packs
+ * and installs (about 50 s). Node's runner starts files in path order, whatever order it is given them
+ * in, so the soak (near the end of that order) ran alone while the other worker sat idle. They run one
+ * after the other in a runner of their own, started beside the main one.
  */
-const LONG_RUNNING = ['soak/soak.test.js'];
+const LONG_RUNNING = ['soak/soak.test.js', 'package/outside-plugins.test.js'];
 
 /** `files` split into the long-running ones and the rest (a run of only one kind is not split). */
 export function splitLongRunning(files) {
