@@ -117,7 +117,8 @@ describe('plugins from outside the repository', () => {
       host: '127.0.0.1', ports: { insecure: insecure!, secure: secure! }, reconnectMs: 200,
     });
     try {
-      await eventually(() => logs.includes('listening (insecure)') || host.exitCode !== null, `the host to listen; logs:\n${logs}`, 60_000);
+      // The plugin list is logged once the host has started, after the listeners: wait for the last start line.
+      await eventually(() => logs.includes('sonarhost is running') || host.exitCode !== null, `the host to start; logs:\n${logs}`, 60_000);
       assert.match(logs, /"device-transport:mounted-folders","device-transport:desktop"/, logs);
       // The log is JSON lines: the quotes of the message are escaped.
       assert.match(logs, /pluginOptions\[\\"sonarhost-mounted-folder-transport\\"\] is ignored: options are keyed by plugin id, and the plugin loaded from \\"sonarhost-mounted-folder-transport\\" has the id \\"mounted-folders\\"/, logs);
