@@ -26,8 +26,7 @@ export interface SocketAdmission {
 export class SocketTransportServer implements TransportServer {
   private subscriber: ISubscriber<DuplexConnection> | undefined;
   private readonly sockets = new Set<net.Socket>();
-  /** The socket whose frames are being dispatched right now, and its connection (set only inside its 'data' handler). */
-  private currentSocket: net.Socket | undefined;
+  /** The connection whose frames are being dispatched right now (set only inside its socket's 'data' handler). */
   private currentConnection: SocketConnection | undefined;
   private readonly setUpSockets = new WeakSet<net.Socket>();
   readonly server: net.Server;
@@ -73,12 +72,10 @@ export class SocketTransportServer implements TransportServer {
         socket.destroy();
         return;
       }
-      this.currentSocket = socket;
       this.currentConnection = connection;
       try {
         handleData(chunk);
       } finally {
-        this.currentSocket = undefined;
         this.currentConnection = undefined;
       }
     });
@@ -87,8 +84,9 @@ export class SocketTransportServer implements TransportServer {
 
   /** The socket whose frames are being handled now; marks it as having completed its SETUP. */
   dispatchingSocket(): net.Socket | undefined {
-    if (this.currentSocket) this.setUpSockets.add(this.currentSocket);
-    return this.currentSocket;
+    const socket = this.currentConnection?.socket;
+    if (socket) this.setUpSockets.add(socket);
+    return socket;
   }
 
   /** The connection whose frames are being handled now (see dispatchingSocket). */
