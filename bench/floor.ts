@@ -49,13 +49,23 @@ export async function startFloorServer(server: { key: string; cert: string; ca: 
     15_000,
     'the floor server to listen',
   );
+  // One way to open each kind of client, for the set-up measurements and the idle holds alike.
+  const openMtls = (client: TlsMaterial) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: ports.tls, ...client, checkServerIdentity: () => undefined });
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined);
+    return socket;
+  };
+  const openWss = (client: TlsMaterial) => {
+    const socket = new WebSocket(`wss://127.0.0.1:${ports.wss}/`, { ...client, perMessageDeflate: false, checkServerIdentity: noHostNameCheck });
+    socket.on('error', () => undefined);
+    return socket;
+  };
   return {
     pid: child.pid!,
     mtls: async (client) => {
       const started = performance.now();
-      const socket = tls.connect({ host: '127.0.0.1', port: ports.tls, ...client, checkServerIdentity: () => undefined });
-      socket.setNoDelay(true);
-      socket.on('error', () => undefined);
+      const socket = openMtls(client);
       try {
         await withTimeout(
           new Promise<void>((resolve, reject) => {
@@ -76,8 +86,7 @@ export async function startFloorServer(server: { key: string; cert: string; ca: 
     },
     wss: async (client) => {
       const started = performance.now();
-      const socket = new WebSocket(`wss://127.0.0.1:${ports.wss}/`, { ...client, perMessageDeflate: false, checkServerIdentity: noHostNameCheck });
-      socket.on('error', () => undefined);
+      const socket = openWss(client);
       try {
         await withTimeout(
           new Promise<void>((resolve, reject) => {
@@ -97,14 +106,12 @@ export async function startFloorServer(server: { key: string; cert: string; ca: 
       }
     },
     holdMtls: async (client) => {
-      const socket = tls.connect({ host: '127.0.0.1', port: ports.tls, ...client, checkServerIdentity: () => undefined });
-      socket.on('error', () => undefined);
+      const socket = openMtls(client);
       await heldOnce(socket, 'data', () => socket.destroy(), 'an idle mTLS floor client');
       return { close: () => socket.destroy() };
     },
     holdWss: async (client) => {
-      const socket = new WebSocket(`wss://127.0.0.1:${ports.wss}/`, { ...client, perMessageDeflate: false, checkServerIdentity: noHostNameCheck });
-      socket.on('error', () => undefined);
+      const socket = openWss(client);
       await heldOnce(socket, 'message', () => socket.terminate(), 'an idle wss floor client');
       return { close: () => socket.terminate() };
     },

@@ -91,13 +91,8 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
     ]);
     cpuCells.set('3a', cpuPair(l.hostCpuMs?.['sonarhost'], l.hostCpuMs?.['flipper']) + ' [h]');
     cpuCells.set('3f', cpuPair(l.hostCpuMs?.['sonarhostWs'], l.hostCpuMs?.['flipperWs']) + ' [h]');
-    // A hold whose host listed a different client count measured something else: its figures are not shown.
-    const valid = (hold: HoldResult | undefined) => (hold && !hold.voided ? hold : undefined);
-    const s: HoldResult | undefined = valid(secure.sonarhost);
-    const f: HoldResult | undefined = valid(secure.flipper);
-    const fl: HoldResult | undefined = valid(secure.floorMtls);
-    const voids = [secure.sonarhost?.voided, secure.flipper?.voided, secure.floorMtls?.voided].filter(Boolean).map((v) => `VOID: ${v}`).join('; ');
-    const measured = [secure.sonarhost && `sonarhost column: ${secure.sonarhost.hostProcess}`, secure.flipper && `flipper-server column: ${secure.flipper.hostProcess}`].filter(Boolean).join(', ');
+    const s = validHold(secure.sonarhost);
+    const f = validHold(secure.flipper);
     rows.push([
       '3b',
       `secure connections set up per second, ${s?.concurrency ?? 16} at a time`,
@@ -108,36 +103,14 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
       '',
       'see [a]',
     ]);
-    rows.push([
-      '3c',
-      'idle RSocket clients held at once (target 1,000)',
-      s ? `${s.connected} of ${s.target}; host lists ${s.hostReportedClients ?? '?'}` : '–',
-      f ? `${f.connected}; host lists ${f.hostReportedClients ?? '?'}` : '–',
-      '',
-      fl ? `${fl.connected}; floor lists ${fl.hostReportedClients ?? '?'}` : '–',
-      '',
-      [s?.stoppedBecause && `sonarhost: ${s.stoppedBecause}`, f?.stoppedBecause && `flipper-server stopped at ${f.connected}: ${f.stoppedBecause}`, voids, measured, fl && `floor: ${fl.hostProcess}`].filter(Boolean).join('; ') || 'each client a distinct `device`, one issued certificate',
-    ]);
-    rows.push([
-      '3d',
-      'host memory per idle client: ΔRSS / clients',
-      s ? `${fmtBytes(s.bytesPerClient)} (RSS ${fmtBytes(s.rssBeforeBytes)} → ${fmtBytes(s.rssAfterBytes)})` : '–',
-      f ? `${fmtBytes(f.bytesPerClient)} (RSS ${fmtBytes(f.rssBeforeBytes)} → ${fmtBytes(f.rssAfterBytes)})` : '–',
-      s?.bytesPerClient && f?.bytesPerClient ? fmtRatio(f.bytesPerClient / s.bytesPerClient) : '–',
-      fl ? `${fmtBytes(fl.bytesPerClient)} (${fl.connected} mTLS clients)` : '–',
-      s?.bytesPerClient && fl?.bytesPerClient ? `${fmtRatio(s.bytesPerClient / fl.bytesPerClient)} the floor` : '–',
-      `RSS of the host process (lowest of 3 readings, after forced GCs) [f]; floor: bench/floor-server.ts holding idle mTLS clients${fl ? ` (${fl.hostProcess})` : ''}`,
-    ]);
-    rows.push([
-      '3e',
-      'host memory per idle client: V8 heap used / clients',
-      s ? fmtBytes(s.heapBytesPerClient) : '–',
-      f ? fmtBytes(f.heapBytesPerClient) : '–',
-      s?.heapBytesPerClient && f?.heapBytesPerClient ? fmtRatio(f.heapBytesPerClient / s.heapBytesPerClient) : '–',
-      fl ? fmtBytes(fl.heapBytesPerClient) : '–',
-      '',
-      'process.memoryUsage().heapUsed after forced GCs [f]',
-    ]);
+    idleClientRows(rows, {
+      ids: ['3c', '3d', '3e'],
+      held: 'idle RSocket clients held at once (target 1,000)',
+      memory: 'host memory per idle client',
+      floorKind: 'mTLS',
+      rssNote: 'RSS of the host process (lowest of 3 readings, after forced GCs) [f]; floor: bench/floor-server.ts holding idle mTLS clients',
+      holds: [secure.sonarhost, secure.flipper, secure.floorMtls],
+    });
     const scaling = secure.scaling ?? [];
     if (scaling.length) {
       const at = (pick: (p: ScalePoint) => LatencySummary | undefined) => scaling.map((p) => `${p.clients.toLocaleString('en-US')}: ${p.error ? 'failed' : fmtMs(pick(p)?.p50)}`).join(' · ');
@@ -146,7 +119,16 @@ export function renderTable(results: BenchResults): { text: string; footnotes: s
       const failedPoints = scaling.filter((p) => p.error).map((p) => `${p.clients}: ${p.error}`);
       if (failedPoints.length) footnotes.push(`rows 3g/3h failed points: ${failedPoints.join(' | ')}`);
     }
-    memoryRowsWs(rows, secure, valid);
+    if (secure.sonarhostWs || secure.flipperWs) {
+      idleClientRows(rows, {
+        ids: ['3i', '3j', '3k'],
+        held: 'idle secure WebSocket clients held at once (9088)',
+        memory: 'host memory per idle WebSocket client',
+        floorKind: 'wss',
+        rssNote: 'each process held its RSocket (or mTLS) clients first and closed them: memory it reuses can make ΔRSS understate [f]',
+        holds: [secure.sonarhostWs, secure.flipperWs, secure.floorWss],
+      });
+    }
     if (secure.errors.length) footnotes.push(`row 3 errors: ${secure.errors.join(' | ')}`);
   } else {
     rows.push(['3', 'secure connections and idle clients', 'not measured', 'not measured', '–', '', '', results.failures.secure ?? '']);
@@ -345,8 +327,8 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     });
   floorCheck('secure set-up (getPlugins answered) ≤1.3× raw mTLS + one round trip, p50', l?.sonarhost, l?.floorMtls);
   floorCheck('secure WebSocket set-up ≤1.3× raw wss + client certificate + one round trip, p50', l?.sonarhostWs, l?.floorWss);
-  const s = results.secure?.sonarhost?.voided ? undefined : results.secure?.sonarhost;
-  const f = results.secure?.flipper?.voided ? undefined : results.secure?.flipper;
+  const s = validHold(results.secure?.sonarhost);
+  const f = validHold(results.secure?.flipper);
   checks.push({
     target: 'secure set-ups per second, 16 in flight, ≥2.5× flipper-server',
     met: s && f && f.connected > 0 ? s.ratePerSecond / f.ratePerSecond >= 2.5 : undefined,
@@ -418,42 +400,53 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
 }
 
 /** The raw mTLS floor's own cost per idle client, beside the memory target (its heap bounds what any host could reach). */
-function floorNote(floor: HoldResult | undefined): string {
-  return floor && !floor.voided ? `; the raw mTLS floor ${fmtBytes(floor.bytesPerClient)} with ${fmtBytes(floor.heapBytesPerClient)} of heap` : '';
+function floorNote(hold: HoldResult | undefined): string {
+  const floor = validHold(hold);
+  return floor ? `; the raw mTLS floor ${fmtBytes(floor.bytesPerClient)} with ${fmtBytes(floor.heapBytesPerClient)} of heap` : '';
 }
 
-/** Rows 3i–3k: idle secure WebSocket clients, each host and the floor's wss server, as 3c–3e. */
-function memoryRowsWs(rows: string[][], secure: SecureConnectionResult, valid: (hold: HoldResult | undefined) => HoldResult | undefined): void {
-  const s = valid(secure.sonarhostWs);
-  const f = valid(secure.flipperWs);
-  const fl = valid(secure.floorWss);
-  if (!secure.sonarhostWs && !secure.flipperWs) return;
-  const voids = [secure.sonarhostWs?.voided, secure.flipperWs?.voided, secure.floorWss?.voided].filter(Boolean).map((v) => `VOID: ${v}`);
-  const measured = [secure.sonarhostWs, secure.flipperWs, secure.floorWss].filter(Boolean).map((h) => h!.hostProcess).join(', ');
-  const stopped = [s?.stoppedBecause && `sonarhost: ${s.stoppedBecause}`, f?.stoppedBecause && `flipper-server stopped at ${f.connected}: ${f.stoppedBecause}`];
+/** A hold whose host listed a different client count measured something else: its figures are not shown. */
+function validHold(hold: HoldResult | undefined): HoldResult | undefined {
+  return hold && !hold.voided ? hold : undefined;
+}
+
+/**
+ * Three rows for one kind of idle client (3c–3e RSocket, 3i–3k WebSocket): how many each host (and the
+ * floor) held, ΔRSS per client, heap per client. `holds` is sonarhost, flipper-server, the floor.
+ */
+function idleClientRows(
+  rows: string[][],
+  spec: { ids: [string, string, string]; held: string; memory: string; floorKind: string; rssNote: string; holds: [HoldResult | undefined, HoldResult | undefined, HoldResult | undefined] },
+): void {
+  const [s, f, fl] = spec.holds.map(validHold);
+  const [rawS, rawF, rawFl] = spec.holds;
+  const voids = spec.holds.filter((h) => h?.voided).map((h) => `VOID: ${h!.voided}`).join('; ');
+  const measured = [rawS && `sonarhost column: ${rawS.hostProcess}`, rawF && `flipper-server column: ${rawF.hostProcess}`].filter(Boolean).join(', ');
+  const rss = (h: HoldResult) => `${fmtBytes(h.bytesPerClient)} (RSS ${fmtBytes(h.rssBeforeBytes)} → ${fmtBytes(h.rssAfterBytes)})`;
   rows.push([
-    '3i',
-    'idle secure WebSocket clients held at once (9088)',
+    spec.ids[0],
+    spec.held,
     s ? `${s.connected} of ${s.target}; host lists ${s.hostReportedClients ?? '?'}` : '–',
     f ? `${f.connected}; host lists ${f.hostReportedClients ?? '?'}` : '–',
     '',
     fl ? `${fl.connected}; floor lists ${fl.hostReportedClients ?? '?'}` : '–',
     '',
-    [...stopped, ...voids, measured].filter(Boolean).join('; '),
+    [s?.stoppedBecause && `sonarhost: ${s.stoppedBecause}`, f?.stoppedBecause && `flipper-server stopped at ${f.connected}: ${f.stoppedBecause}`, voids, measured, rawFl && `floor: ${rawFl.hostProcess}`].filter(Boolean).join('; ') ||
+      'each client a distinct `device`, one issued certificate',
   ]);
   rows.push([
-    '3j',
-    'host memory per idle WebSocket client: ΔRSS / clients',
-    s ? fmtBytes(s.bytesPerClient) : '–',
-    f ? fmtBytes(f.bytesPerClient) : '–',
+    spec.ids[1],
+    `${spec.memory}: ΔRSS / clients`,
+    s ? rss(s) : '–',
+    f ? rss(f) : '–',
     s?.bytesPerClient && f?.bytesPerClient ? fmtRatio(f.bytesPerClient / s.bytesPerClient) : '–',
-    fl ? fmtBytes(fl.bytesPerClient) : '–',
+    fl ? `${fmtBytes(fl.bytesPerClient)} (${fl.connected} ${spec.floorKind} clients)` : '–',
     s?.bytesPerClient && fl?.bytesPerClient ? `${fmtRatio(s.bytesPerClient / fl.bytesPerClient)} the floor` : '–',
-    'each process held its RSocket (or mTLS) clients first and closed them: memory it reuses can make ΔRSS understate [f]',
+    spec.rssNote,
   ]);
   rows.push([
-    '3k',
-    'host memory per idle WebSocket client: V8 heap used / clients',
+    spec.ids[2],
+    `${spec.memory}: V8 heap used / clients`,
     s ? fmtBytes(s.heapBytesPerClient) : '–',
     f ? fmtBytes(f.heapBytesPerClient) : '–',
     s?.heapBytesPerClient && f?.heapBytesPerClient ? fmtRatio(f.heapBytesPerClient / s.heapBytesPerClient) : '–',

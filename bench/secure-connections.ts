@@ -228,7 +228,12 @@ export async function measureSecureConnections(
     };
     await sleep(500);
 
-    // Idle clients held open.
+    // Idle clients held open, one kind after another: each hold's clients are closed, and the host given
+    // a moment to let go of them, before the next.
+    const releaseHeld = async () => {
+      for (const app of open.splice(0)) app.close();
+      await sleep(500);
+    };
     const maxByFds = Math.floor((openFileLimit() - 300) / 2);
     const target = Math.min(options.clients, maxByFds);
     const token = (await readFile(join(certDir, 'api.token'), 'utf8')).trim();
@@ -252,27 +257,24 @@ export async function measureSecureConnections(
     result.scaling = scaling;
     await scaleProbe.close();
     if (options.clients > maxByFds) result.sonarhost.stoppedBecause = `capped by the open-file limit (${openFileLimit()})`;
-    for (const app of open.splice(0)) app.close();
-    await sleep(500);
+    await releaseHeld();
     result.sonarhostWs = await hold(sonarWsSide, sonarhost.pid, target, options, open, sonarhostClients, () => probeMemory(sonarhost!.pid, probeDir));
-    for (const app of open.splice(0)) app.close();
+    await releaseHeld();
     // By name, never by index: the sonarhost WebSocket side sits at index 1 (the bug that made the peer
     // columns measure sonarhost twice).
     const flipperSide = sides.find((side) => side.name === 'flipper');
     if (flipper && ui && flipperSide) {
-      await sleep(500);
       const fui = ui;
       const flipperPid = flipper.pid;
       const flipperClients = async () => ((await fui.exec('client-list', [])) as unknown[]).length;
       const logBudget = (bytes: number) => async () =>
         (await flipperLogBytes()) > bytes ? `flipper-server's log reached ${Math.round(bytes / 1024)} KB (it rotates at 1 MiB and died doing so here; the budget is shared with the WebSocket row)` : undefined;
       result.flipper = await hold(flipperSide, flipperPid, target, options, open, flipperClients, () => probeMemory(flipperPid, probeDir), logBudget(FLIPPER_RSOCKET_LOG_BUDGET));
-      for (const app of open.splice(0)) app.close();
+      await releaseHeld();
       const flipperWsSide = sides.find((side) => side.name === 'flipperWs');
       if (flipperWsSide) {
-        await sleep(500);
         result.flipperWs = await hold(flipperWsSide, flipperPid, target, options, open, flipperClients, () => probeMemory(flipperPid, probeDir), logBudget(FLIPPER_LOG_BUDGET));
-        for (const app of open.splice(0)) app.close();
+        await releaseHeld();
       }
     }
 
@@ -288,10 +290,9 @@ export async function measureSecureConnections(
         () => probeMemory(floorServer.pid, probeDir),
       );
     result.floorMtls = await floorHold('floorMtls', 'tls');
-    for (const app of open.splice(0)) app.close();
-    await sleep(500);
+    await releaseHeld();
     result.floorWss = await floorHold('floorWss', 'wss');
-    for (const app of open.splice(0)) app.close();
+    await releaseHeld();
   } finally {
     for (const app of open) app.close();
     await floor?.stop();
