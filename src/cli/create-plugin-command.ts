@@ -1,10 +1,11 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { HostError } from '../core/host-error.js';
+import { PACKAGE_ROOT } from '../core/package-root.js';
 import { PLUGIN_API_VERSION } from '../core/plugin-descriptor.js';
+import { sonarhostVersion } from '../core/sonarhost-version.js';
 import { SCAFFOLD_KINDS, type ScaffoldKind, scaffoldFiles } from './create-plugin/plugin-templates.js';
 
 export const CREATE_PLUGIN_HELP = `Usage: sonarhost create-plugin <folder> --kind <kind> [options]
@@ -83,13 +84,14 @@ function usage(problem: string): HostError {
 
 /** This sonarhost's own folder when it is an installed package (it ships declarations), else the range. */
 function defaultDevSpec(range: string): string {
-  const folder = fileURLToPath(new URL('../../../', import.meta.url));
+  const folder = PACKAGE_ROOT;
   if (existsSync(join(folder, 'dist/src/core/plugin-api.d.ts'))) return `file:${folder.replace(/[\\/]$/, '')}`;
   process.stderr.write(`note: this sonarhost is a source checkout without declarations; the package will install sonarhost ${range}. Run "npm pack" in the checkout and pass --sonarhost file:<tarball> to test against it.\n`);
   return range;
 }
 
 function ownVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  const version = sonarhostVersion();
+  if (version === 'unknown') throw new HostError('internal', `create-plugin: cannot read sonarhost's own package.json in ${PACKAGE_ROOT}; reinstall sonarhost.`);
+  return version;
 }

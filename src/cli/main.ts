@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { readFileSync } from 'node:fs';
 import { HostError } from '../core/host-error.js';
+import { sonarhostVersion } from '../core/sonarhost-version.js';
 // Commands load on demand: `sonarhost --version` or `certs` need not load the transports and platforms.
 const COMMANDS: Record<string, { load: () => Promise<(args: string[]) => Promise<number>>; summary: string }> = {
   start: { load: async () => (await import('./start-command.js')).startCommand, summary: 'run the host (the default command)' },
@@ -35,15 +35,10 @@ Options:
 /** The command being run, for the hint after a usage error. */
 let running = 'start';
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === '--version' || first === '-v') {
-    process.stdout.write(version() + '\n');
+    process.stdout.write(sonarhostVersion() + '\n');
     return 0;
   }
   if (first === 'help' || ((first === '--help' || first === '-h') && rest.length === 0)) {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -6,6 +5,7 @@ import { clientShortId } from '../core/client-short-id.js';
 import { type HostConfig } from '../core/host-config.js';
 import { HostError, describeError } from '../core/host-error.js';
 import { type Logger } from '../core/logger.js';
+import { sonarhostVersion } from '../core/sonarhost-version.js';
 import { type RunningHost, startConfiguredHost } from '../host/start-host.js';
 import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
 import { EmbeddedHostAccess, type HostAccess, RemoteHostAccess } from './mcp-host-access.js';
@@ -47,7 +47,7 @@ export async function mcpCommand(args: string[]): Promise<number> {
   log.info('MCP server on stdio', { host: access.description });
 
   const server = new McpServer(
-    { name: 'sonarhost', version: ownVersion() },
+    { name: 'sonarhost', version: sonarhostVersion() },
     { instructions: `Tools to look inside apps that embed a Flipper SDK, through ${access.description}. Start with list_clients (or wait_for_client), then list_plugins and call_plugin; recent_events shows what the apps sent.` },
   );
   for (const [name, definition] of Object.entries(MCP_TOOLS)) {
@@ -105,10 +105,3 @@ async function startEmbedded(config: HostConfig, logger: Logger, configDir: stri
   }
 }
 
-function ownVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}

@@ -3,13 +3,14 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HostError, describeError } from '../core/host-error.js';
+import { PACKAGE_ROOT, PACKAGE_ROOT_URL } from '../core/package-root.js';
 import { type PluginCatalogEntry, type PluginDescriptor, type PluginKind, apiVersionProblem, descriptorProblems, loadCatalogEntry } from '../core/plugin-descriptor.js';
 import { closestNames } from './closest-names.js';
 
 /** Where sonarhost itself is installed: the last place a package name is looked up. */
-const OWN_FOLDER = fileURLToPath(new URL('.', import.meta.url));
+const OWN_FOLDER = PACKAGE_ROOT;
 /** The root of this sonarhost install: a module below it is built with this host, so its version is ours. */
-const OWN_ROOT = new URL('../../../', import.meta.url).href;
+const OWN_ROOT = PACKAGE_ROOT_URL.href;
 
 /** A folder package names are resolved from, and why it is on the list (for error messages). */
 export interface PluginBase {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Logger } from '../../core/logger.js';
+import { PACKAGE_ROOT } from '../../core/package-root.js';
 
 /** The npm package that ships Flipper's browser UI and its plugin bundles; 0.162.0 is the last one on npm. */
 export const FLIPPER_UI_PACKAGE = 'flipper-server';
@@ -9,8 +9,8 @@ export const FLIPPER_UI_VERSION = '0.162.0';
 /** Inside the certificate folder: where `npm install --prefix` puts the UI (and flipper-plugin-* packages) by default. */
 export const FLIPPER_UI_FOLDER = 'flipper-ui';
 
-/** sonarhost's own install root (dist/src/plugins/flipper-server-api → the package root). */
-const OWN_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/** sonarhost's own install root. */
+const OWN_ROOT = PACKAGE_ROOT;
 
 /** A folder whose `node_modules` may hold the UI package and flipper-plugin-* packages, and why it is searched. */
 export interface UiFolder {
