@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { freePorts } from '../test/helpers/free-ports.js';
 import { hasExited, profileArgs, readRssBytes, stopChild, trackChild } from './processes.js';
 
-/** The real binary, compiled (`sonarhost` in package.json's bin). */
-export const SONARHOST_CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** The real binary, compiled (`sonarhost` in package.json's bin: the start-up bundle when it is current). */
+export const SONARHOST_CLI = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 
 export interface SonarhostChildOptions {
   certDir: string;
@@ -45,7 +45,7 @@ export interface SonarhostChild {
 }
 
 /**
- * `node dist/src/cli/main.js start --config <file>` in a child process, on 127.0.0.1 with free ports, RSocket
+ * `node dist/src/cli/bin.js start --config <file>` in a child process, on 127.0.0.1 with free ports, RSocket
  * only, no Android transport (so no adb server is touched), JSON log lines on stderr (not a TTY).
  */
 export async function startSonarhostChild(dir: string, options: SonarhostChildOptions): Promise<SonarhostChild> {

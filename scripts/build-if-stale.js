@@ -1,9 +1,10 @@
 // Used by `npm start` and `npm run demo`: compile only what they run (src and examples, through
 // tsconfig.build.json), and only when an output is missing or older than its source, so every start
-// after the first one costs no compilation at all.
+// after the first one costs no compilation at all; then the start-up bundle (scripts/bundle.js).
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { writeStartBundle } from './bundle.js';
 
 const CONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
 
@@ -57,7 +58,11 @@ export function staleSource(root, patterns = buildPatterns(root)) {
  */
 export async function buildIfStale(root, log = (line) => process.stderr.write(line + '\n')) {
   const stale = staleSource(root);
-  if (stale === undefined) return;
+  if (stale === undefined) {
+    // Compiled by hand (tsc) since the last bundling: the bin would run the slower modules.
+    if ((mtime(join(root, 'dist', 'src', 'bundle', 'sonarhost.js')) ?? 0) < (mtime(join(root, 'dist', 'src', 'cli', 'main.js')) ?? 0)) await writeStartBundle(root, log);
+    return;
+  }
   const firstBuild = mtime(join(root, 'dist', 'src', 'cli', 'main.js')) === undefined;
   log(firstBuild ? 'sonarhost: first start, compiling src (about half a minute; later starts begin at once)…' : `sonarhost: building (${stale} changed since the last build)…`);
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -73,6 +78,7 @@ export async function buildIfStale(root, log = (line) => process.stderr.write(li
     log('sonarhost: the build failed (see above); fix the errors or run `npm run build`.');
     process.exit(code ?? 1);
   }
+  await writeStartBundle(root, log);
 }
 
 /**

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { API_TOKEN_FILE } from '../core/access-token.js';
 import { startConfiguredHost } from '../host/start-host.js';
 import { COMMON_HELP, COMMON_OPTIONS, configFolder, createCliLogger, loadConfigFromFlags } from './cli-context.js';
+import { CLI_ENTRY_ENV } from './start-entry.js';
 
 export const START_HELP = `Usage: sonarhost [start] [options]
 
@@ -37,7 +38,7 @@ export async function startCommand(args: string[]): Promise<number> {
     caExpires: report.ca.notAfter.toISOString(),
     serverExpires: report.server.notAfter.toISOString(),
   });
-  log.info('sonarhost is running; press Ctrl-C to stop', { ports: config.ports, webSocket: config.webSocket, host: config.host });
+  log.info('sonarhost is running; press Ctrl-C to stop', { ports: config.ports, webSocket: config.webSocket, host: config.host, build: process.env[CLI_ENTRY_ENV] });
   const flipperPort = config.plugins.services.includes('flipper-server-api') ? config.flipperServer.port : false;
   if ((config.api.port !== false || flipperPort !== false) && process.stderr.isTTY) {
     // The token is a secret: shown on a terminal, never written into (possibly collected) JSON logs.

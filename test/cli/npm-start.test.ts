@@ -102,13 +102,14 @@ describe('npm start', () => {
     // A clone's launcher with its own tiny src (the real compile takes half a minute): the lines a user
     // sees come from the same scripts/start.js and build-if-stale.js, through npm.
     await mkdir(join(dir, 'scripts'));
-    for (const file of ['start.js', 'build-if-stale.js']) await copyFile(join(ROOT, 'scripts', file), join(dir, 'scripts', file));
+    for (const file of ['start.js', 'build-if-stale.js', 'bundle.js']) await copyFile(join(ROOT, 'scripts', file), join(dir, 'scripts', file));
     await mkdir(join(dir, 'src', 'cli'), { recursive: true });
     await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
     await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'clone', type: 'module', scripts: { start: 'node scripts/start.js' } }));
     await writeFile(join(dir, 'tsconfig.json'), '{}');
     await writeFile(join(dir, 'tsconfig.build.json'), JSON.stringify({ compilerOptions: { outDir: 'dist', rootDir: '.', module: 'nodenext', target: 'es2022', skipLibCheck: true, types: [] }, include: ['src/**/*.ts'] }));
     await writeFile(join(dir, 'src', 'cli', 'main.ts'), 'declare const process: { argv: string[] };\nconsole.log(`main ran: ${JSON.stringify(process.argv.slice(2))}`);\n');
+    await writeFile(join(dir, 'src', 'cli', 'bin.ts'), "import './main.js';\n");
     const npmStartHelp = async () => (await run(NPM, ['start', '--silent', '--', '--help'], dir)).output;
     const first = await npmStartHelp();
     assert.match(first, /sonarhost: first start, compiling src/);

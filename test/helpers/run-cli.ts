@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The `sonarhost` command as installed (package.json's bin): it runs the start-up bundle when that is current. */
+export const CLI_PATH = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

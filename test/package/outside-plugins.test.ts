@@ -45,7 +45,7 @@ describe('plugins from outside the repository', () => {
 
   it('the tarball holds the built package with declarations, and no tests, bench or test output', async () => {
     const files = (await run('tar', ['tzf', tarball], dir)).output.trim().split('\n');
-    for (const entry of ['package/dist/src/cli/main.js', 'package/dist/src/client/index.d.ts', 'package/dist/src/core/plugin-api.d.ts', 'package/dist/src/testing/index.d.ts', 'package/dist/src/host/index.d.ts', 'package/dist/src/cli/mcp-command.js', 'package/package.json', 'package/README.md']) {
+    for (const entry of ['package/dist/src/cli/bin.js', 'package/dist/src/cli/main.js', 'package/dist/src/bundle/sonarhost.js', 'package/dist/src/client/index.d.ts', 'package/dist/src/core/plugin-api.d.ts', 'package/dist/src/testing/index.d.ts', 'package/dist/src/host/index.d.ts', 'package/dist/src/cli/mcp-command.js', 'package/package.json', 'package/README.md']) {
       assert.ok(files.includes(entry), `${entry} is missing from the tarball`);
     }
     assert.deepEqual(files.filter((f) => /^package\/(test|bench|examples|dist\/test|dist\/bench|dist\/examples|src)\//.test(f) || f.endsWith('.map')), []);
@@ -120,6 +120,8 @@ describe('plugins from outside the repository', () => {
       // The plugin list is logged once the host has started, after the listeners: wait for the last start line.
       await eventually(() => logs.includes('sonarhost is running') || host.exitCode !== null, `the host to start; logs:\n${logs}`, 60_000);
       assert.match(logs, /"device-transport:mounted-folders","device-transport:desktop"/, logs);
+      // The installed command runs its start-up bundle, whose inversify is not the plugin's copy.
+      assert.match(logs, /"build":"bundle: start-up bundle"/, logs);
       // The log is JSON lines: the quotes of the message are escaped.
       assert.match(logs, /pluginOptions\[\\"sonarhost-mounted-folder-transport\\"\] is ignored: options are keyed by plugin id, and the plugin loaded from \\"sonarhost-mounted-folder-transport\\" has the id \\"mounted-folders\\"/, logs);
       assert.match(logs, /pluginOptions\[\\"nope\\"\] is ignored: no loaded plugin has that id \(the loaded plugins are [^)]*\\"mounted-folders\\"[^)]*\\"desktop\\"/, logs);
