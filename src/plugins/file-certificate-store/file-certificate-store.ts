@@ -15,6 +15,7 @@ import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
 import { parseCsrCached } from '../../core/x509/csr.js';
+import { loadX509 } from '../../core/x509/load-x509.js';
 import { type CertificateFacts, isForKey, isSignedBy, readCertificateFacts } from '../../core/x509/certificate-facts.js';
 import { exportPrivateKeyPem, generateRsaKeyPair, importRsaPrivateKeyPem } from '../../core/x509/webcrypto.js';
 import {
@@ -67,6 +68,8 @@ export class FileCertificateStore implements CertificateStore {
   private readonly log: Logger;
   private loaded: Loaded | undefined;
   private preparing: Promise<CertificateReport> | undefined;
+  /** The next server certificate's key pair, when createCa started it. */
+  private serverKeysAhead: Promise<CryptoKeyPair> | undefined;
 
   constructor(
     @inject(HostConfig) private readonly config: HostConfig,
@@ -288,7 +291,11 @@ export class FileCertificateStore implements CertificateStore {
   }
 
   private async createCa(reason: string, renewals: string[]): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
-    const keys = await generateRsaKeyPair();
+    // A new CA is always followed by a new server certificate: its key pair is generated beside the CA's
+    // (each is 60–450 ms on a thread-pool thread), and the X.509 library loads meanwhile on this one.
+    this.serverKeysAhead = generateRsaKeyPair();
+    this.serverKeysAhead.catch(() => undefined); // awaited by issueServer; a failure surfaces there
+    const [keys] = await Promise.all([generateRsaKeyPair(), loadX509()]);
     const result = await this.writeCa(keys, await exportPrivateKeyPem(keys.privateKey));
     this.noteRenewal(`created a new certificate authority: ${reason}`, renewals);
     return result;
@@ -339,7 +346,9 @@ export class FileCertificateStore implements CertificateStore {
   }
 
   private async issueServer(ca: CertificateAuthorityKeys, reason: string, renewals: string[]): Promise<ServerPair> {
-    const keys = await generateRsaKeyPair();
+    const ahead = this.serverKeysAhead;
+    this.serverKeysAhead = undefined;
+    const keys = await (ahead ?? generateRsaKeyPair());
     const certificate = await issueServerCertificate(ca, keys.publicKey, serialHex(this.serials.next()), this.clock.now());
     const keyPem = await exportPrivateKeyPem(keys.privateKey);
     const certPem = certificate.pem;
