@@ -4,8 +4,9 @@ import { sha256Fingerprint, toPem } from './webcrypto.js';
 
 /**
  * What the host needs to know about a certificate it keeps (the CA's, the server's): read with
- * Node's own X.509 support and a few DER offsets, so a host whose certificates are in place starts
- * without loading @peculiar/x509 (about 200 modules; it is loaded only to make a certificate).
+ * Node's own X.509 support and a few DER offsets. With the certificates made by our own DER encoding
+ * (file-certificate-store/certificate-der.ts), the host never loads @peculiar/x509 (about 200 modules;
+ * only CSRs, made by the client SDK and the tests, use it).
  */
 export interface CertificateFacts {
   /** One canonical PEM block, re-encoded from the DER: what the host serves and writes to devices, whatever else the file held. */

@@ -1,9 +1,9 @@
+import { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { type CertificateSummary } from '../../core/certificate-store.js';
-import type * as X509 from '@peculiar/x509';
 import { type CertificateFacts, readCertificateFacts } from '../../core/x509/certificate-facts.js';
-import { loadX509 } from '../../core/x509/load-x509.js';
-import { RSA_SIGNING } from '../../core/x509/webcrypto.js';
+import { TAG, derTime, oid, tlv } from '../../core/x509/der.js';
+import { SHA256_WITH_RSA, VERSION_3, authorityKeyIdExtension, encodeName, extension, keyIdentifier, signCertificate, subjectKeyIdExtension } from './certificate-der.js';
 
 /** Subjects as upstream Flipper uses them, so existing tooling recognises the files. */
 export const CA_SUBJECT = 'C=US, ST=CA, L=Menlo Park, O=Sonar, CN=SonarCA';
@@ -37,23 +37,15 @@ export interface CertificateAuthorityKeys {
   keys: CryptoKeyPair;
 }
 
-const facts = (certificate: X509.X509Certificate) => readCertificateFacts(certificate.toString('pem'));
-
 export async function createCaCertificate(keys: CryptoKeyPair, serialNumber: string, now: Date): Promise<CertificateFacts> {
-  const x509 = await loadX509();
-  return facts(await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber,
-    name: CA_SUBJECT,
-    notBefore: new Date(now.getTime() - VALIDITY.caBackdateMs),
-    notAfter: new Date(now.getTime() + VALIDITY.caDays * DAY),
-    keys,
-    signingAlgorithm: RSA_SIGNING,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  }));
+  const subject = encodeName(CA_SUBJECT);
+  const spki = publicKeyDer(keys.publicKey);
+  const tbs = tbsCertificate(serialNumber, subject, subject, new Date(now.getTime() - VALIDITY.caBackdateMs), new Date(now.getTime() + VALIDITY.caDays * DAY), spki, [
+    extension('2.5.29.19', true, tlv(TAG.sequence, tlv(TAG.boolean, Buffer.from([0xff])))), // basicConstraints: CA:TRUE
+    extension('2.5.29.15', true, tlv(TAG.bitString, Buffer.from([0x01, 0x86]))), // keyUsage: digitalSignature, keyCertSign, cRLSign
+    subjectKeyIdExtension(spki),
+  ]);
+  return readCertificateFacts(await signCertificate(tbs, KeyObject.from(keys.privateKey)));
 }
 
 export async function issueServerCertificate(
@@ -62,57 +54,59 @@ export async function issueServerCertificate(
   serialNumber: string,
   now: Date,
 ): Promise<CertificateFacts> {
-  const x509 = await loadX509();
-  const names = SERVER_NAMES.map((name) => ({ type: isIP(name) ? 'ip' : 'dns', value: name }) as X509.JsonGeneralName);
-  return issue(x509, ca, serverPublicKey, SERVER_SUBJECT, serialNumber, now, VALIDITY.serverBackdateMs, VALIDITY.serverDays, [
-    new x509.SubjectAlternativeNameExtension(names),
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-  ]);
-}
-
-async function issue(
-  x509: typeof X509,
-  ca: CertificateAuthorityKeys,
-  publicKey: CryptoKey,
-  subject: string,
-  serialNumber: string,
-  now: Date,
-  backdateMs: number,
-  days: number,
-  extensions: X509.Extension[],
-): Promise<CertificateFacts> {
-  const notAfter = new Date(now.getTime() + days * DAY);
-  return facts(await x509.X509CertificateGenerator.create({
+  const notAfter = new Date(now.getTime() + VALIDITY.serverDays * DAY);
+  const spki = publicKeyDer(serverPublicKey);
+  const names = SERVER_NAMES.map((name) => (isIP(name) ? tlv(0x87, ipAddressBytes(name)) : tlv(0x82, Buffer.from(name, 'latin1'))));
+  // The CA's subject as its certificate encodes it (an openssl-made CA may use other string types), and
+  // its own key identifier (an openssl-made CA may compute it another way).
+  const tbs = tbsCertificate(
     serialNumber,
-    subject,
-    // The CA's subject as its certificate encodes it (an openssl-made CA may use other string types).
-    issuer: new x509.Name(new Uint8Array(ca.certificate.subjectDer)),
-    notBefore: new Date(now.getTime() - backdateMs),
+    ca.certificate.subjectDer,
+    encodeName(SERVER_SUBJECT),
+    new Date(now.getTime() - VALIDITY.serverBackdateMs),
     // Never outlive the CA certificate: a chain with a longer-lived leaf confuses strict verifiers.
-    notAfter: notAfter > ca.certificate.notAfter ? ca.certificate.notAfter : notAfter,
-    publicKey,
-    signingKey: ca.keys.privateKey,
-    signingAlgorithm: RSA_SIGNING,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      ...extensions,
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      await authorityKeyIdentifier(x509, ca.keys.publicKey),
+    notAfter > ca.certificate.notAfter ? ca.certificate.notAfter : notAfter,
+    spki,
+    [
+      extension('2.5.29.19', true, tlv(TAG.sequence)), // basicConstraints: CA:FALSE
+      extension('2.5.29.17', false, tlv(TAG.sequence, ...names)), // subjectAltName
+      extension('2.5.29.37', false, tlv(TAG.sequence, oid('1.3.6.1.5.5.7.3.1'))), // extKeyUsage: serverAuth
+      extension('2.5.29.15', true, tlv(TAG.bitString, Buffer.from([0x05, 0xa0]))), // keyUsage: digitalSignature, keyEncipherment
+      subjectKeyIdExtension(spki),
+      authorityKeyIdExtension(ca.certificate.subjectKeyId ?? keyIdentifier(ca.certificate.publicKeyDer)),
     ],
-  }));
+  );
+  return readCertificateFacts(await signCertificate(tbs, KeyObject.from(ca.keys.privateKey)));
 }
 
-const authorityKeyIdentifiers = new WeakMap<CryptoKey, Promise<X509.AuthorityKeyIdentifierExtension>>();
+function tbsCertificate(serialHex: string, issuer: Buffer, subject: Buffer, notBefore: Date, notAfter: Date, spki: Buffer, extensions: Buffer[]): Buffer {
+  return tlv(
+    TAG.sequence,
+    VERSION_3,
+    tlv(TAG.integer, positiveInteger(Buffer.from(serialHex, 'hex'))),
+    SHA256_WITH_RSA,
+    issuer,
+    tlv(TAG.sequence, derTime(notBefore), derTime(notAfter)), // whole seconds
+    subject,
+    spki,
+    tlv(0xa3, tlv(TAG.sequence, ...extensions)),
+  );
+}
 
-/** The CA's key identifier is the same for every certificate it signs: computed once per CA key. */
-function authorityKeyIdentifier(x509: typeof X509, caPublicKey: CryptoKey): Promise<X509.AuthorityKeyIdentifierExtension> {
-  let extension = authorityKeyIdentifiers.get(caPublicKey);
-  if (!extension) {
-    extension = x509.AuthorityKeyIdentifierExtension.create(caPublicKey);
-    authorityKeyIdentifiers.set(caPublicKey, extension);
-  }
-  return extension;
+const publicKeyDer = (key: CryptoKey): Buffer => KeyObject.from(key).export({ type: 'spki', format: 'der' });
+
+/** A DER INTEGER's content for an unsigned value: a leading zero byte when the top bit is set. */
+const positiveInteger = (bytes: Buffer): Buffer => ((bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+
+/** The 4 or 16 bytes of an IP address literal, for an iPAddress general name. */
+function ipAddressBytes(address: string): Buffer {
+  if (isIP(address) === 4) return Buffer.from(address.split('.').map(Number));
+  const [head, tail = ''] = address.split('::');
+  const groups = (part: string) => (part === '' ? [] : part.split(':').map((g) => parseInt(g, 16)));
+  const left = groups(head!);
+  const right = groups(tail);
+  const all = address.includes('::') ? [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right] : left;
+  return Buffer.from(all.flatMap((g) => [g >> 8, g & 0xff]));
 }
 
 export function summarize(certificate: CertificateFacts): CertificateSummary {

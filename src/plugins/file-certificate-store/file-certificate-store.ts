@@ -15,7 +15,6 @@ import { HostConfig } from '../../core/host-config.js';
 import { HostError, describeError } from '../../core/host-error.js';
 import { Logger } from '../../core/logger.js';
 import { parseCsrCached } from '../../core/x509/csr.js';
-import { loadX509 } from '../../core/x509/load-x509.js';
 import { type CertificateFacts, isForKey, isSignedBy, readCertificateFacts } from '../../core/x509/certificate-facts.js';
 import { exportPrivateKeyPem, generateRsaKeyPair, importRsaPrivateKeyPem } from '../../core/x509/webcrypto.js';
 import {
@@ -292,10 +291,10 @@ export class FileCertificateStore implements CertificateStore {
 
   private async createCa(reason: string, renewals: string[]): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
     // A new CA is always followed by a new server certificate: its key pair is generated beside the CA's
-    // (each is 60–450 ms on a thread-pool thread), and the X.509 library loads meanwhile on this one.
+    // (each is 60–450 ms on a thread-pool thread).
     this.serverKeysAhead = generateRsaKeyPair();
     this.serverKeysAhead.catch(() => undefined); // awaited by issueServer; a failure surfaces there
-    const [keys] = await Promise.all([generateRsaKeyPair(), loadX509()]);
+    const keys = await generateRsaKeyPair();
     const result = await this.writeCa(keys, await exportPrivateKeyPem(keys.privateKey));
     this.noteRenewal(`created a new certificate authority: ${reason}`, renewals);
     return result;
