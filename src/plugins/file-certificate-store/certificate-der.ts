@@ -13,7 +13,7 @@ const CRITICAL = tlv(TAG.boolean, Buffer.from([0xff]));
 export const extension = (id: string | Buffer, critical: boolean, value: Buffer) =>
   tlv(TAG.sequence, typeof id === 'string' ? oid(id) : id, ...(critical ? [CRITICAL] : []), tlv(TAG.octetString, value));
 
-export const SUBJECT_KEY_IDENTIFIER = oid('2.5.29.14');
+const SUBJECT_KEY_IDENTIFIER = oid('2.5.29.14');
 
 /** subjectKeyIdentifier of a SubjectPublicKeyInfo (method 1 below). */
 export const subjectKeyIdExtension = (spki: Uint8Array) => extension(SUBJECT_KEY_IDENTIFIER, false, tlv(TAG.octetString, keyIdentifier(spki)));
