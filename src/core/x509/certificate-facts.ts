@@ -31,7 +31,8 @@ export interface CertificateFacts {
   native: X509Certificate;
 }
 
-const SUBJECT_KEY_IDENTIFIER = oid('2.5.29.14');
+/** The subjectKeyIdentifier extension's OID, DER. */
+export const SUBJECT_KEY_IDENTIFIER = oid('2.5.29.14');
 
 /** Reads one PEM certificate; throws when it is not one. */
 export function readCertificateFacts(pem: string): CertificateFacts {

@@ -1,4 +1,5 @@
 import { type KeyObject, createHash, sign } from 'node:crypto';
+import { type CertificateFacts, SUBJECT_KEY_IDENTIFIER } from '../../core/x509/certificate-facts.js';
 import { TAG, childrenOf, contentOf, expectTag, oid, readRoot, tlv } from '../../core/x509/der.js';
 import { toPem } from '../../core/x509/webcrypto.js';
 
@@ -13,16 +14,24 @@ const CRITICAL = tlv(TAG.boolean, Buffer.from([0xff]));
 export const extension = (id: string | Buffer, critical: boolean, value: Buffer) =>
   tlv(TAG.sequence, typeof id === 'string' ? oid(id) : id, ...(critical ? [CRITICAL] : []), tlv(TAG.octetString, value));
 
-const SUBJECT_KEY_IDENTIFIER = oid('2.5.29.14');
+/** basicConstraints, critical: not a CA (server and client certificates). */
+export const NOT_A_CA = extension('2.5.29.19', true, tlv(TAG.sequence));
+
+/** keyUsage, critical: digitalSignature and keyEncipherment, what a TLS end point's RSA key does. */
+export const TLS_KEY_USAGE = extension('2.5.29.15', true, tlv(TAG.bitString, Buffer.from([0x05, 0xa0])));
 
 /** subjectKeyIdentifier of a SubjectPublicKeyInfo (method 1 below). */
 export const subjectKeyIdExtension = (spki: Uint8Array) => extension(SUBJECT_KEY_IDENTIFIER, false, tlv(TAG.octetString, keyIdentifier(spki)));
 
-/** authorityKeyIdentifier naming the issuer's key identifier. */
-export const authorityKeyIdExtension = (identifier: Buffer) => extension('2.5.29.35', false, tlv(TAG.sequence, tlv(0x80, identifier)));
+/**
+ * authorityKeyIdentifier of a certificate the CA issues: it must equal the CA's own subject key id (an
+ * openssl-made CA may compute it differently), or method 1 over its key when it states none.
+ */
+export const authorityKeyIdExtension = (ca: CertificateFacts) =>
+  extension('2.5.29.35', false, tlv(TAG.sequence, tlv(0x80, ca.subjectKeyId ?? keyIdentifier(ca.publicKeyDer))));
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits of a SubjectPublicKeyInfo. */
-export function keyIdentifier(spki: Uint8Array): Buffer {
+function keyIdentifier(spki: Uint8Array): Buffer {
   const [, key] = childrenOf(spki, readRoot(spki, TAG.sequence));
   return createHash('sha1').update(contentOf(spki, expectTag(key, TAG.bitString, 'a public key BIT STRING')).subarray(1)).digest();
 }

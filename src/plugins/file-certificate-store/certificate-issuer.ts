@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { type CertificateSummary } from '../../core/certificate-store.js';
 import { type CertificateFacts, readCertificateFacts } from '../../core/x509/certificate-facts.js';
 import { TAG, derTime, oid, tlv } from '../../core/x509/der.js';
-import { SHA256_WITH_RSA, VERSION_3, authorityKeyIdExtension, encodeName, extension, keyIdentifier, signCertificate, subjectKeyIdExtension } from './certificate-der.js';
+import { NOT_A_CA, SHA256_WITH_RSA, TLS_KEY_USAGE, VERSION_3, authorityKeyIdExtension, encodeName, extension, signCertificate, subjectKeyIdExtension } from './certificate-der.js';
 
 /** Subjects as upstream Flipper uses them, so existing tooling recognises the files. */
 export const CA_SUBJECT = 'C=US, ST=CA, L=Menlo Park, O=Sonar, CN=SonarCA';
@@ -37,10 +37,10 @@ export interface CertificateAuthorityKeys {
   keys: CryptoKeyPair;
 }
 
-export async function createCaCertificate(keys: CryptoKeyPair, serialNumber: string, now: Date): Promise<CertificateFacts> {
+export async function createCaCertificate(keys: CryptoKeyPair, serial: Buffer, now: Date): Promise<CertificateFacts> {
   const subject = encodeName(CA_SUBJECT);
   const spki = publicKeyDer(keys.publicKey);
-  const tbs = tbsCertificate(serialNumber, subject, subject, new Date(now.getTime() - VALIDITY.caBackdateMs), new Date(now.getTime() + VALIDITY.caDays * DAY), spki, [
+  const tbs = tbsCertificate(serial, subject, subject, new Date(now.getTime() - VALIDITY.caBackdateMs), new Date(now.getTime() + VALIDITY.caDays * DAY), spki, [
     extension('2.5.29.19', true, tlv(TAG.sequence, tlv(TAG.boolean, Buffer.from([0xff])))), // basicConstraints: CA:TRUE
     extension('2.5.29.15', true, tlv(TAG.bitString, Buffer.from([0x01, 0x86]))), // keyUsage: digitalSignature, keyCertSign, cRLSign
     subjectKeyIdExtension(spki),
@@ -51,16 +51,15 @@ export async function createCaCertificate(keys: CryptoKeyPair, serialNumber: str
 export async function issueServerCertificate(
   ca: CertificateAuthorityKeys,
   serverPublicKey: CryptoKey,
-  serialNumber: string,
+  serial: Buffer,
   now: Date,
 ): Promise<CertificateFacts> {
   const notAfter = new Date(now.getTime() + VALIDITY.serverDays * DAY);
   const spki = publicKeyDer(serverPublicKey);
   const names = SERVER_NAMES.map((name) => (isIP(name) ? tlv(0x87, ipAddressBytes(name)) : tlv(0x82, Buffer.from(name, 'latin1'))));
-  // The CA's subject as its certificate encodes it (an openssl-made CA may use other string types), and
-  // its own key identifier (an openssl-made CA may compute it another way).
+  // The CA's subject as its certificate encodes it (an openssl-made CA may use other string types).
   const tbs = tbsCertificate(
-    serialNumber,
+    serial,
     ca.certificate.subjectDer,
     encodeName(SERVER_SUBJECT),
     new Date(now.getTime() - VALIDITY.serverBackdateMs),
@@ -68,22 +67,23 @@ export async function issueServerCertificate(
     notAfter > ca.certificate.notAfter ? ca.certificate.notAfter : notAfter,
     spki,
     [
-      extension('2.5.29.19', true, tlv(TAG.sequence)), // basicConstraints: CA:FALSE
+      NOT_A_CA,
       extension('2.5.29.17', false, tlv(TAG.sequence, ...names)), // subjectAltName
       extension('2.5.29.37', false, tlv(TAG.sequence, oid('1.3.6.1.5.5.7.3.1'))), // extKeyUsage: serverAuth
-      extension('2.5.29.15', true, tlv(TAG.bitString, Buffer.from([0x05, 0xa0]))), // keyUsage: digitalSignature, keyEncipherment
+      TLS_KEY_USAGE,
       subjectKeyIdExtension(spki),
-      authorityKeyIdExtension(ca.certificate.subjectKeyId ?? keyIdentifier(ca.certificate.publicKeyDer)),
+      authorityKeyIdExtension(ca.certificate),
     ],
   );
   return readCertificateFacts(await signCertificate(tbs, KeyObject.from(ca.keys.privateKey)));
 }
 
-function tbsCertificate(serialHex: string, issuer: Buffer, subject: Buffer, notBefore: Date, notAfter: Date, spki: Buffer, extensions: Buffer[]): Buffer {
+/** `serial` as SerialNumbers makes it: positive and minimal, so its bytes are the INTEGER's content as they are. */
+function tbsCertificate(serial: Buffer, issuer: Buffer, subject: Buffer, notBefore: Date, notAfter: Date, spki: Buffer, extensions: Buffer[]): Buffer {
   return tlv(
     TAG.sequence,
     VERSION_3,
-    tlv(TAG.integer, positiveInteger(Buffer.from(serialHex, 'hex'))),
+    tlv(TAG.integer, serial),
     SHA256_WITH_RSA,
     issuer,
     tlv(TAG.sequence, derTime(notBefore), derTime(notAfter)), // whole seconds
@@ -94,9 +94,6 @@ function tbsCertificate(serialHex: string, issuer: Buffer, subject: Buffer, notB
 }
 
 const publicKeyDer = (key: CryptoKey): Buffer => KeyObject.from(key).export({ type: 'spki', format: 'der' });
-
-/** A DER INTEGER's content for an unsigned value: a leading zero byte when the top bit is set. */
-const positiveInteger = (bytes: Buffer): Buffer => ((bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
 
 /** The 4 or 16 bytes of an IP address literal, for an iPAddress general name. */
 function ipAddressBytes(address: string): Buffer {

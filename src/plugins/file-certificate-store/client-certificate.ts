@@ -1,15 +1,15 @@
 import { KeyObject } from 'node:crypto';
 import { TAG, derTime, oid, tlv } from '../../core/x509/der.js';
 import { type CertificateAuthorityKeys, VALIDITY } from './certificate-issuer.js';
-import { SHA256_WITH_RSA, VERSION_3, authorityKeyIdExtension, extension, keyIdentifier, signCertificate, subjectKeyIdExtension } from './certificate-der.js';
+import { NOT_A_CA, SHA256_WITH_RSA, TLS_KEY_USAGE, VERSION_3, authorityKeyIdExtension, extension, signCertificate, subjectKeyIdExtension } from './certificate-der.js';
 
 const DAY = 86_400_000;
 
 /** What every client certificate states besides its key identifiers: not a CA, TLS client, signing and key exchange. */
 const CLIENT_EXTENSIONS = Buffer.concat([
-  extension('2.5.29.19', true, tlv(TAG.sequence)), // basicConstraints: CA:FALSE
+  NOT_A_CA,
   extension('2.5.29.37', false, tlv(TAG.sequence, oid('1.3.6.1.5.5.7.3.2'))), // extKeyUsage: clientAuth
-  extension('2.5.29.15', true, tlv(TAG.bitString, Buffer.from([0x05, 0xa0]))), // keyUsage: digitalSignature, keyEncipherment
+  TLS_KEY_USAGE,
 ]);
 
 export interface ClientCertificateSubject {
@@ -41,9 +41,7 @@ export class ClientCertificateSigner {
   constructor(ca: CertificateAuthorityKeys) {
     this.signingKey = KeyObject.from(ca.keys.privateKey);
     this.issuerDer = ca.certificate.subjectDer;
-    // The authority key id must equal the CA's own subject key id (an openssl-made CA may compute it differently).
-    const identifier = ca.certificate.subjectKeyId ?? keyIdentifier(ca.certificate.publicKeyDer);
-    this.authorityKeyId = authorityKeyIdExtension(identifier);
+    this.authorityKeyId = authorityKeyIdExtension(ca.certificate);
     this.caNotAfter = ca.certificate.notAfter;
   }
 

@@ -308,7 +308,7 @@ export class FileCertificateStore implements CertificateStore {
   }
 
   private async writeCa(keys: CryptoKeyPair, keyPem: string): Promise<{ ca: CertificateAuthorityKeys; pem: string }> {
-    const certificate = await createCaCertificate(keys, serialHex(this.serials.next()), this.clock.now());
+    const certificate = await createCaCertificate(keys, this.serials.next(), this.clock.now());
     const pem = certificate.pem;
     await this.write(this.caFiles, keyPem, pem);
     return { ca: { certificate, keys }, pem };
@@ -348,7 +348,7 @@ export class FileCertificateStore implements CertificateStore {
     const ahead = this.serverKeysAhead;
     this.serverKeysAhead = undefined;
     const keys = await (ahead ?? generateRsaKeyPair());
-    const certificate = await issueServerCertificate(ca, keys.publicKey, serialHex(this.serials.next()), this.clock.now());
+    const certificate = await issueServerCertificate(ca, keys.publicKey, this.serials.next(), this.clock.now());
     const keyPem = await exportPrivateKeyPem(keys.privateKey);
     const certPem = certificate.pem;
     await this.write(this.serverFiles, keyPem, certPem);
