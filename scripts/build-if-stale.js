@@ -4,7 +4,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeStartBundle } from './bundle.js';
+import { startBundlePaths, writeStartBundle } from './bundle.js';
 
 const CONFIGS = ['tsconfig.json', 'tsconfig.build.json'];
 
@@ -60,10 +60,11 @@ export async function buildIfStale(root, log = (line) => process.stderr.write(li
   const stale = staleSource(root);
   if (stale === undefined) {
     // Compiled by hand (tsc) since the last bundling: the bin would run the slower modules.
-    if ((mtime(join(root, 'dist', 'src', 'bundle', 'sonarhost.js')) ?? 0) < (mtime(join(root, 'dist', 'src', 'cli', 'main.js')) ?? 0)) await writeStartBundle(root, log);
+    const { compiled, bundle } = startBundlePaths(root);
+    if ((mtime(bundle) ?? 0) < (mtime(compiled) ?? 0)) await writeStartBundle(root, log);
     return;
   }
-  const firstBuild = mtime(join(root, 'dist', 'src', 'cli', 'main.js')) === undefined;
+  const firstBuild = mtime(startBundlePaths(root).compiled) === undefined;
   log(firstBuild ? 'sonarhost: first start, compiling src (about half a minute; later starts begin at once)…' : `sonarhost: building (${stale} changed since the last build)…`);
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const child = spawn(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });

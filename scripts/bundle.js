@@ -8,11 +8,16 @@
 // that need them, and reflect-metadata must stay the single process-wide copy that plugins share.
 // Run after tsc, by `npm run build`, `npm pack` and `npm start` (when it compiled).
 import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Bundled into the start-up bundle: inversify 8 and its @inversifyjs parts (ES modules only). */
 const BUNDLED_PACKAGE = /^(inversify|@inversifyjs\/[^/]+)(\/|$)/;
+
+/** The compiled CLI the bundle is made from, and the bundle's own entry (which dist/src/cli/bin.js runs). */
+export function startBundlePaths(root) {
+  return { compiled: join(root, 'dist', 'src', 'cli', 'main.js'), bundle: join(root, 'dist', 'src', 'bundle', 'sonarhost.js') };
+}
 
 /**
  * Bundles `root`'s compiled CLI into dist/src/bundle (the same depth below the root as dist/src/core,
@@ -20,8 +25,8 @@ const BUNDLED_PACKAGE = /^(inversify|@inversifyjs\/[^/]+)(\/|$)/;
  * nothing: the CLI then runs its compiled modules, only slower to start.
  */
 export async function writeStartBundle(root, log = (line) => process.stderr.write(line + '\n')) {
-  const entry = join(root, 'dist', 'src', 'cli', 'main.js');
-  const outdir = join(root, 'dist', 'src', 'bundle');
+  const { compiled: entry, bundle } = startBundlePaths(root);
+  const outdir = dirname(bundle);
   if (!existsSync(entry)) throw new Error(`bundle: ${entry} is missing; run tsc first (npm run build)`);
   let esbuild;
   try {
@@ -32,7 +37,7 @@ export async function writeStartBundle(root, log = (line) => process.stderr.writ
   }
   rmSync(outdir, { recursive: true, force: true });
   await esbuild.build({
-    entryPoints: { sonarhost: entry },
+    entryPoints: { [basename(bundle, '.js')]: entry },
     outdir,
     bundle: true,
     splitting: true,
