@@ -79,41 +79,15 @@ export class AppConnector {
   }
 
   connect(request: AppConnectionRequest): ConnectedApp {
-    // The closures below outlive the registration: they must not capture `request`, whose CSR text
-    // (about 1 KB) would then stay in memory for as long as the app stays connected.
     const { query, channel } = request;
     this.diagnostics.secureAttempt(query);
     this.diagnostics.connectionAttempt(query);
-    let session: AppSession | undefined;
-    let closed = false;
-    const early: string[] = [];
-    let dropped = 0;
-    this.register(request, (created) => {
-      session = created;
-      if (closed) {
-        // The app left before it was registered: drop what it sent instead of acting on it.
-        early.length = 0;
-        this.registry.disconnect(created);
-        return;
-      }
-      for (const message of early.splice(0)) created.receive(message);
-    }).catch((error: unknown) => {
+    const app = new ConnectingApp(query, this.registry, this.log);
+    this.register(request, (created) => app.adopt(created)).catch((error: unknown) => {
       this.log.warn('could not register the app; closing its connection', { app: query.app, os: query.os, device: query.device, error: describeError(error) });
       channel.close();
     });
-    return {
-      receive: (text) => {
-        if (session) session.receive(text);
-        else if (early.length < MAX_EARLY_MESSAGES) early.push(text);
-        else if (dropped++ === 0) {
-          this.log.warn(`dropped messages the app sent before its registration finished: more than ${MAX_EARLY_MESSAGES} arrived first`, { app: query.app, os: query.os, device: query.device });
-        }
-      },
-      closed: () => {
-        closed = true;
-        if (session) this.registry.disconnect(session);
-      },
-    };
+    return app;
   }
 
   private async register(request: AppConnectionRequest, adopt: (session: AppSession) => void): Promise<void> {
@@ -145,5 +119,55 @@ export class AppConnector {
     if (session.isClosed) return;
     await this.registry.connect(session);
     if (!session.isClosed) this.diagnostics.sessionEstablished(request.query);
+  }
+}
+
+/**
+ * A connection on its way to becoming a session, and then its link to it: messages that arrive before
+ * the session exists are queued (bounded), and an app that leaves first is never registered. A class
+ * rather than closures, and nothing kept once adopted but the session: this lives as long as the app
+ * stays connected. It must not keep the request, whose CSR text (about 1 KB) would stay in memory.
+ */
+class ConnectingApp implements ConnectedApp {
+  private session: AppSession | undefined;
+  private isClosed = false;
+  private early: string[] | undefined = [];
+  private dropped = 0;
+  /** For the log line about dropped early messages; released once the session exists. */
+  private query: ClientQuery | undefined;
+
+  constructor(
+    query: ClientQuery,
+    private readonly registry: ClientRegistry,
+    private readonly log: Logger,
+  ) {
+    this.query = query;
+  }
+
+  adopt(created: AppSession): void {
+    this.session = created;
+    const early = this.early ?? [];
+    this.early = undefined;
+    this.query = undefined;
+    if (this.isClosed) {
+      // The app left before it was registered: drop what it sent instead of acting on it.
+      this.registry.disconnect(created);
+      return;
+    }
+    for (const message of early) created.receive(message);
+  }
+
+  receive(text: string): void {
+    if (this.session) this.session.receive(text);
+    else if (this.early && this.early.length < MAX_EARLY_MESSAGES) this.early.push(text);
+    else if (this.dropped++ === 0) {
+      const { app, os, device } = this.query ?? {};
+      this.log.warn(`dropped messages the app sent before its registration finished: more than ${MAX_EARLY_MESSAGES} arrived first`, { app, os, device });
+    }
+  }
+
+  closed(): void {
+    this.isClosed = true;
+    if (this.session) this.registry.disconnect(this.session);
   }
 }

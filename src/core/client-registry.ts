@@ -15,8 +15,11 @@ import { Logger } from './logger.js';
 @injectable()
 export class ClientRegistry {
   private readonly sessions = new Map<string, AppSession>();
-  /** The handlers told of each session's connect so far: only they hear of its disconnect. */
-  private readonly toldOfConnect = new WeakMap<AppSession, Set<ConnectionHandler>>();
+  /**
+   * How many handlers (the first ones, in order) were told of each session's connect: only they hear of
+   * its disconnect. A count, not a Set of handlers, because the list is fixed and a Set per idle client costs its table.
+   */
+  private readonly toldOfConnect = new WeakMap<AppSession, number>();
   private readonly log: Logger;
 
   constructor(
@@ -56,12 +59,11 @@ export class ClientRegistry {
     this.sessions.set(session.id, session);
     this.events.emit({ type: 'client-connected', at: new Date().toISOString(), client: clientInfo(session) });
     this.log.info('client connected', { client: session.id, appId: session.appId, plugins: session.plugins(), sdkVersion: session.query.sdkVersion });
-    const told = new Set<ConnectionHandler>();
-    this.toldOfConnect.set(session, told);
-    for (const handler of this.all()) {
+    this.toldOfConnect.set(session, 0);
+    for (const [index, handler] of this.all().entries()) {
       // The app may leave while a handler awaits: later handlers must not hear of a dead connection.
       if (session.isClosed) return;
-      told.add(handler);
+      this.toldOfConnect.set(session, index + 1);
       try {
         await handler.onClientConnected?.(session);
       } catch (error) {
@@ -117,10 +119,9 @@ export class ClientRegistry {
   }
 
   private notify(session: AppSession, hook: 'onClientDisconnected'): void {
-    const told = this.toldOfConnect.get(session);
+    const told = this.toldOfConnect.get(session) ?? 0;
     this.toldOfConnect.delete(session);
-    for (const handler of this.all()) {
-      if (!told?.has(handler)) continue;
+    for (const handler of this.all().slice(0, told)) {
       try {
         handler[hook]?.(session);
       } catch (error) {

@@ -22,7 +22,7 @@ export class ConnectionGate implements Disposable {
   private readonly log: Logger;
   private total = 0;
   private readonly perSource = new Map<string, number>();
-  private readonly pending = new Map<net.Socket, { source: string; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<net.Socket, { source: string; timer: NodeJS.Timeout; onClose: () => void }>();
   private readonly exchangeBuckets = new Map<string, { tokens: number; at: number }>();
   private readonly refusals = new Map<string, { count: number; loggedAt: number; reasons: Set<string> }>();
   /** Refusals by reason, for diagnostics and tests. */
@@ -63,8 +63,9 @@ export class ConnectionGate implements Disposable {
       socket.destroy();
     }, unauthenticatedLifetimeMs);
     timer.unref();
-    this.pending.set(socket, { source, timer });
-    socket.once('close', () => this.release(socket));
+    const onClose = () => this.release(socket);
+    this.pending.set(socket, { source, timer, onClose });
+    socket.once('close', onClose);
     return true;
   }
 
@@ -167,6 +168,8 @@ export class ConnectionGate implements Disposable {
     const entry = this.pending.get(socket);
     if (!entry) return;
     clearTimeout(entry.timer);
+    // An authenticated connection may stay for days: it must not keep this listener (and its closure) that long.
+    socket.removeListener('close', entry.onClose);
     this.pending.delete(socket);
     this.total--;
     const left = (this.perSource.get(entry.source) ?? 1) - 1;

@@ -3,7 +3,6 @@ import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { deserializeFrames } from 'rsocket-core';
-import { connectTcp, openRSocket } from '../../src/client/rsocket-connection.js';
 import { type AppChannel } from '../../src/core/app-channel.js';
 import { AppConnector } from '../../src/core/app-connector.js';
 import { AppSession } from '../../src/core/app-session.js';
@@ -16,11 +15,12 @@ import { HostEvents } from '../../src/core/host-events.js';
 import { createCsr } from '../../src/core/x509/csr.js';
 import { generateRsaKeyPair } from '../../src/core/x509/webcrypto.js';
 import { RSocketAppChannel } from '../../src/plugins/rsocket-transport/rsocket-app-channel.js';
+import { RSocketServerConnection } from '../../src/plugins/rsocket-transport/rsocket-server-connection.js';
 import { testConfig } from '../helpers/fakes.js';
 import { CrashWatch, checkProperty, fuzzParameters, settle, within } from '../helpers/fuzz-harness.js';
 import { SerializingLogger } from '../helpers/fuzz-host.js';
 import { chaosString, isKnownReceiveTrigger, jsonTree, notJsonText, objectWithKeys, raw, receiveTriggerText, str, toJsonText } from '../helpers/fuzz-json.js';
-import { FLAG, TYPE, encodeFrame } from '../helpers/fuzz-wire.js';
+import { FLAG, TYPE, encodeFrame, setupFrame } from '../helpers/fuzz-wire.js';
 
 /**
  * Fuzzes the plugin protocol below the transports: AppSession.receive with any message, legacy
@@ -195,38 +195,50 @@ describe('fuzz: AppSession.receive and the plugin protocol', () => {
   });
 
   it('a request over RSocket settles once the connection closes, whatever PAYLOAD flags the app answered with', async () => {
-    // A raw app: it answers the first REQUEST_RESPONSE with a PAYLOAD of the given flags, then disconnects.
+    // The host's side is our RSocket connection; a raw app sends its SETUP, answers the first
+    // REQUEST_RESPONSE with a PAYLOAD of the given flags, then disconnects.
     await checkProperty(
       fc.asyncProperty(fc.constantFrom(FLAG.COMPLETE, FLAG.NEXT | FLAG.COMPLETE, FLAG.NEXT, 0, FLAG.COMPLETE | FLAG.IGNORE), fc.string({ maxLength: 8 }), async (flags, data) => {
+        let accepted!: (channel: RSocketAppChannel) => void;
+        const channel = new Promise<RSocketAppChannel>((resolve) => (accepted = resolve));
         const server = net.createServer((socket) => {
           socket.on('error', () => undefined);
-          let buffer: Buffer = Buffer.alloc(0);
-          socket.on('data', (chunk: Buffer) => {
-            buffer = Buffer.concat([buffer, chunk]);
-            const [frames, rest] = deserializeFrames(buffer);
-            buffer = rest;
-            const request = frames.find((f) => f.type === TYPE.REQUEST_RESPONSE);
-            if (request) {
-              socket.write(encodeFrame({ type: TYPE.PAYLOAD, flags, streamId: request.streamId, body: Buffer.from(data) }));
-              setTimeout(() => socket.destroy(), 50);
-            }
+          const connection = new RSocketServerConnection(socket, {
+            maxFrameBytes: () => 1 << 20,
+            accept: (setUp) => {
+              accepted(new RSocketAppChannel(setUp));
+              return {};
+            },
+            refuse: () => undefined,
+            failed: () => undefined,
+            ended: () => undefined,
           });
+          socket.on('data', (chunk: Buffer) => connection.receive(chunk));
+          socket.on('close', () => connection.end());
         });
         await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
         const { port } = server.address() as net.AddressInfo;
-        const opened = await openRSocket(connectTcp('127.0.0.1', port), 'connect', '{}', {});
+        const app = net.connect({ host: '127.0.0.1', port });
+        app.on('error', () => undefined);
+        let buffer: Buffer = Buffer.alloc(0);
+        app.on('data', (chunk: Buffer) => {
+          buffer = Buffer.concat([buffer, chunk]);
+          const [frames, rest] = deserializeFrames(buffer);
+          buffer = rest;
+          const request = frames.find((f) => f.type === TYPE.REQUEST_RESPONSE);
+          if (request) {
+            app.write(encodeFrame({ type: TYPE.PAYLOAD, flags, streamId: request.streamId, body: Buffer.from(data) }));
+            setTimeout(() => app.destroy(), 50);
+          }
+        });
+        app.write(setupFrame({ data: '{}' }));
         try {
-          // The client side has no SocketConnection: its end is told by rsocket-js's connection status.
-          const channel = new RSocketAppChannel(opened.socket, (listener) =>
-            opened.socket.connectionStatus().subscribe({
-              onNext: (status) => (status.kind === 'CLOSED' || status.kind === 'ERROR') && listener(),
-              onSubscribe: (subscription) => subscription.request(Number.MAX_SAFE_INTEGER),
-            }),
-          );
-          const outcome = await within(channel.requestResponse(0, '{"id":0,"method":"getPlugins"}', new AbortController().signal).then(() => 'resolved', () => 'rejected'), 1_000, `a request answered with PAYLOAD flags ${flags.toString(16)}, then a close`);
+          const opened = await within(channel, 1_000, 'the SETUP to be accepted');
+          const outcome = await within(opened.requestResponse(0, '{"id":0,"method":"getPlugins"}', new AbortController().signal).then(() => 'resolved', () => 'rejected'), 1_000, `a request answered with PAYLOAD flags ${flags.toString(16)}, then a close`);
           assert.ok(outcome === 'resolved' || outcome === 'rejected');
+          assert.equal(opened.pendingRequests, 0, 'the connection still holds the request');
         } finally {
-          opened.socket.close();
+          app.destroy();
           server.close();
         }
       }),

@@ -1,4 +1,3 @@
-import { type Payload, type Responder } from 'rsocket-types';
 import { type CertificateExchange } from '../../core/certificate-exchange.js';
 import { type ClientQuery } from '../../core/client-query.js';
 import { type ConnectionDiagnostics } from '../../core/connection-diagnostics.js';
@@ -6,7 +5,7 @@ import { HostError, describeError } from '../../core/host-error.js';
 import { type Logger } from '../../core/logger.js';
 import { parseJsonObject } from '../../core/protocol/json-message.js';
 import { parseSetupQuery } from '../../core/protocol/setup-payload.js';
-import { singleFrom } from '../../core/protocol/rsocket-single.js';
+import { type RSocketResponder, type RSocketSetup } from './rsocket-server-connection.js';
 
 /**
  * The insecure port's responder (docs/protocol-rsocket.md, "Certificate exchange"): one SETUP with the app's identity, then `signCertificate`
@@ -14,18 +13,18 @@ import { singleFrom } from '../../core/protocol/rsocket-single.js';
  * REQUEST_FNF from 2018 SDKs (processed, not answerable). Throwing here rejects the SETUP.
  */
 export function createExchangeResponder(
-  setup: Payload<string, string>,
+  setup: RSocketSetup,
   exchange: CertificateExchange,
   diagnostics: ConnectionDiagnostics,
   log: Logger,
   allowExchange: (csr: unknown) => boolean = () => true,
-): Partial<Responder<string, string>> {
+): RSocketResponder {
   const query = parseSetupQuery(setup.data, 'certificate exchange');
   diagnostics.connectionAttempt(query);
   log.debug('certificate exchange connection', { app: query.app, os: query.os, device: query.device, sdkVersion: query.sdkVersion });
 
-  const run = async (payload: Payload<string, string>): Promise<string> => {
-    const request = parseJsonObject(payload.data, 'The signCertificate request');
+  const run = async (data: string): Promise<string> => {
+    const request = parseJsonObject(data, 'The signCertificate request');
     if (request.method !== 'signCertificate') {
       throw new HostError('exchange-invalid-request', `Unknown method ${JSON.stringify(request.method)} on the certificate exchange port; expected "signCertificate".`);
     }
@@ -38,15 +37,13 @@ export function createExchangeResponder(
   };
 
   return {
-    requestResponse: (payload) =>
-      singleFrom(() =>
-        run(payload).catch((error: unknown) => {
-          if (!HostError.is(error)) log.warn('certificate exchange request failed', { app: query.app, error: describeError(error) });
-          throw new Error(describeError(error));
-        }),
-      ),
-    fireAndForget: (payload) => {
-      run(payload).catch((error: unknown) => log.warn('legacy fire-and-forget certificate exchange failed', { app: query.app, error: describeError(error) }));
+    requestResponse: (data) =>
+      run(data).catch((error: unknown) => {
+        if (!HostError.is(error)) log.warn('certificate exchange request failed', { app: query.app, error: describeError(error) });
+        throw new Error(describeError(error));
+      }),
+    fireAndForget: (data) => {
+      run(data).catch((error: unknown) => log.warn('legacy fire-and-forget certificate exchange failed', { app: query.app, error: describeError(error) }));
     },
   };
 }

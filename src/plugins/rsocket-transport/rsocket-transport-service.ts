@@ -1,7 +1,6 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { inject, injectable } from 'inversify';
-import { RSocketServer } from 'rsocket-core';
 import { AppConnector } from '../../core/app-connector.js';
 import { CertificateExchange } from '../../core/certificate-exchange.js';
 import { CertificateStore } from '../../core/certificate-store.js';
@@ -16,7 +15,7 @@ import { TlsListeners } from '../../core/tls-listeners.js';
 import { Logger } from '../../core/logger.js';
 import { createExchangeResponder } from './exchange-responder.js';
 import { createSecureResponder } from './secure-responder.js';
-import { type SocketAdmission, SocketTransportServer } from './socket-transport-server.js';
+import { type RSocketPort, RSocketListener } from './rsocket-listener.js';
 
 /**
  * The RSocket transport (docs/protocol-rsocket.md, "Ports and TLS", "Framing"): a plain TCP server for the certificate exchange and a TLS server
@@ -63,51 +62,45 @@ export class RSocketTransportService implements HostService {
     return this.boundPorts ? [{ id: 'rsocket.insecure', port: this.boundPorts.insecure }, { id: 'rsocket.secure', port: this.boundPorts.secure }] : [];
   }
 
-  private exchangeServer(): { transport: SocketTransportServer; server: RSocketServer<string, string> } {
-    const transport = new SocketTransportServer((onSocket) => net.createServer(onSocket), this.admission('RSocket certificate exchange'));
-    const server = new RSocketServer<string, string>({
-      transport,
-      getRequestHandler: (_socket, setup) => {
-        const source = transport.dispatchingSocket()?.remoteAddress; // also marks the SETUP as seen
+  private exchangeServer(): RSocketListener {
+    return new RSocketListener((onSocket) => net.createServer(onSocket), {
+      ...this.port('RSocket certificate exchange'),
+      accept: (connection, setup) => {
+        const source = connection.socket.remoteAddress;
         return createExchangeResponder(setup, this.exchange, this.diagnostics, this.log, (csr) => this.gate.allowExchange(source, csr));
       },
-      errorHandler: (error) => this.log.debug('exchange connection error', { error: error.message }),
     });
-    return { transport, server };
   }
 
-  private secureServer(): { transport: SocketTransportServer; server: RSocketServer<string, string> } {
+  private secureServer(): RSocketListener {
     const { key, cert, ca } = this.certificates.serverCredentials();
-    const transport = new SocketTransportServer((onSocket) => {
+    const createServer = (onSocket: (socket: net.Socket) => void) => {
       const server = this.tlsListeners.add(tls.createServer({ key, cert, ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: HANDSHAKE_TIMEOUT_MS }, onSocket));
       server.on('tlsClientError', (error, socket) => {
         this.gate.refuse(socket.remoteAddress ?? 'unknown', `TLS: ${(error as NodeJS.ErrnoException).code ?? error.message}`);
         socket.destroy(); // Node only reports a handshake timeout: without this the stalled socket stays open
       });
       return server;
-    }, this.admission('RSocket secure'));
-    const server = new RSocketServer<string, string>({
-      transport,
-      getRequestHandler: (socket, setup) => {
-        const tlsSocket = transport.dispatchingSocket() as tls.TLSSocket | undefined;
-        const responder = createSecureResponder(socket, setup, tlsSocket, transport.dispatchingConnection(), this.connector);
-        this.gate.authenticated(tlsSocket); // certificate and SETUP agree: larger frames, no lifetime limit
+    };
+    return new RSocketListener(createServer, {
+      ...this.port('RSocket secure'),
+      accept: (connection, setup) => {
+        const responder = createSecureResponder(connection, setup, this.connector);
+        this.gate.authenticated(connection.socket); // certificate and SETUP agree: larger frames, no lifetime limit
         return responder;
       },
-      errorHandler: (error) => this.log.debug('secure connection error', { error: error.message }),
     });
-    return { transport, server };
   }
 
-  private admission(listener: string): SocketAdmission {
-    return { gate: this.gate, listener, limits: this.config.limits };
+  private port(listener: string): Omit<RSocketPort, 'accept'> {
+    return { gate: this.gate, listener, limits: this.config.limits, log: this.log };
   }
 
   /** Listens on each bind address; returns the bound port (the same on every address). */
   private async listenEverywhere(
     name: string,
     port: number,
-    create: () => { transport: SocketTransportServer; server: RSocketServer<string, string> },
+    create: () => RSocketListener,
     running: DisposableCollection,
   ): Promise<number> {
     const bound = await listenEverywhere({
@@ -116,12 +109,9 @@ export class RSocketTransportService implements HostService {
       hosts: this.config.host,
       log: this.log,
       listenOn: async (host, portToUse) => {
-        const { transport, server } = create();
-        const address = await transport.listen(portToUse, host);
-        server.start();
-        const stop = new DisposableCollection();
-        stop.push(toDisposable(() => server.stop()), toDisposable(() => transport.stop())); // disposed in reverse
-        return { address, stop };
+        const listener = create();
+        const address = await listener.listen(portToUse, host);
+        return { address, stop: toDisposable(() => listener.stop()) };
       },
     });
     running.push(bound.listeners);
