@@ -58,6 +58,8 @@ const NO_BYTES: Buffer = Buffer.alloc(0);
 /** Length prefix (3), stream id (4), type and flags (2). */
 const HEADER_BYTES = 9;
 const MAX_STREAM_ID = 0x7fffffff;
+/** Unread bytes allowed beyond one largest frame before an app that does not read is disconnected. */
+const UNREAD_SLACK_BYTES = 1 << 20;
 /** The frame types that carry FOLLOWS (the flag bit 0x80): the Flipper SDKs never fragment. */
 const FRAGMENTABLE = new Set<number>([FRAME_TYPES.REQUEST_RESPONSE, FRAME_TYPES.REQUEST_FNF, FRAME_TYPES.REQUEST_STREAM, FRAME_TYPES.REQUEST_CHANNEL, FRAME_TYPES.PAYLOAD]);
 const FOLLOWS = 0x80;
@@ -357,6 +359,10 @@ export class RSocketServerConnection {
   private send(frame: Frame): void {
     if (this.socket.destroyed || !this.socket.writable) return;
     this.socket.write(serializeFrameWithLength(frame, BufferEncoders));
+    // An app that sends KEEPALIVEs (or requests) but never reads the answers would make the host buffer
+    // every echo in memory: beyond one largest frame and some slack unread, it is disconnected.
+    const unread = this.socket.writableLength;
+    if (unread > this.rules.maxFrameBytes(this.socket) + UNREAD_SLACK_BYTES) this.refuse(`the app stopped reading: ${unread} bytes of the host's frames unread`);
   }
 }
 

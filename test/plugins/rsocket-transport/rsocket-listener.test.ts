@@ -68,17 +68,18 @@ class RawApp {
   }
 }
 
-async function startListener(): Promise<{ listener: RSocketListener; port: number }> {
+async function startListener(): Promise<{ listener: RSocketListener; port: number; gate: ConnectionGate }> {
   const config = testConfig();
+  const gate = new ConnectionGate(config, new MemoryLogger());
   const listener = new RSocketListener((onSocket) => net.createServer(onSocket), {
-    gate: new ConnectionGate(config, new MemoryLogger()),
+    gate,
     listener: 'test',
     limits: config.limits,
     log: new MemoryLogger(),
     accept: () => ({ requestResponse: async (data) => data }),
   });
   const { port } = await listener.listen(0, '127.0.0.1');
-  return { listener, port };
+  return { listener, port, gate };
 }
 
 describe('RSocketListener', () => {
@@ -141,5 +142,36 @@ describe('RSocketListener', () => {
       }),
       fuzzParameters(40, 30_000),
     );
+  });
+
+  it('disconnects an app that keeps asking for KEEPALIVE echoes but never reads them, instead of buffering them all', async () => {
+    const { listener, port, gate } = await startListener();
+    listeners.push(listener);
+    const refused = new Promise<string>((resolve) => {
+      const refuse = gate.refuse.bind(gate);
+      gate.refuse = (source, reason) => {
+        refuse(source, reason);
+        resolve(reason);
+      };
+    });
+    const app = await RawApp.connect(port);
+    apps.push(app);
+    app.socket.write(setupFrame({ data: '{}' }));
+    assert.equal(await app.probe(1), 'probe 1');
+    app.socket.pause(); // reads nothing more: the host's echoes pile up in the kernel, then in the host
+    // 60 KB echoes (under the 64 KiB unauthenticated frame limit) until the host gives up on the app; the
+    // kernel's loopback buffers take some megabytes first, so the bound is on what was sent, not on time.
+    const keepalive = encodeFrame({ type: TYPE.KEEPALIVE, flags: FLAG.RESPOND, streamId: 0, body: Buffer.concat([Buffer.alloc(8), Buffer.alloc(60_000, 0x61)]) });
+    let outcome: string | undefined;
+    void refused.then((reason) => (outcome = reason));
+    let sent = 0;
+    while (outcome === undefined && sent < 200_000_000 && !app.socket.destroyed) {
+      if (!app.socket.write(keepalive)) await new Promise((resolve) => app.socket.once('drain', resolve).once('close', resolve));
+      sent += keepalive.length;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const reason = await within(refused, 20_000, 'the host to refuse an app that does not read');
+    assert.match(reason, /^the app stopped reading: \d+ bytes of the host's frames unread$/);
+    assert.ok(sent < 100_000_000, `the host buffered echoes of ${sent} bytes before refusing`);
   });
 });
