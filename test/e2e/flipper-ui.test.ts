@@ -68,9 +68,15 @@ describe(`Flipper's UI (flipper-server@${FLIPPER_SERVER_VERSION}) in headless Ch
     if (!(await item.isVisible())) await page.locator('.ant-menu-submenu-title', { hasText: 'Disabled' }).first().click();
     await item.waitFor({ timeout: 30_000 });
     // Select it, then enable it from the pane that says it is disabled (what a user does).
-    await item.click();
+    // A click that lands while the UI redraws the list (a loaded machine) selects nothing: click again
+    // until the pane shows, within one overall bound.
     const enable = page.getByText('Enable Plugin', { exact: true });
-    await enable.waitFor({ timeout: 15_000 });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      await item.click({ timeout: 30_000 });
+      if (await enable.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
+      if (Date.now() > deadline) await enable.waitFor({ timeout: 1 }); // fails with Playwright's own message
+    }
     await enable.click();
     const row = page.locator('[class*="TableBodyRowContainer"]', { hasText: request.method }).filter({ hasText: String(request.status) }).first();
     await row.waitFor({ timeout: 30_000 });

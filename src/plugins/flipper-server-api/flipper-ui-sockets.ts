@@ -7,6 +7,7 @@ import { describeError } from '../../core/host-error.js';
 import { type Logger } from '../../core/logger.js';
 import { withTimeout } from '../../core/timeout.js';
 import { MAX_JSON_DEPTH, jsonTooDeep } from '../../core/json-depth.js';
+import { batchWritesThisTick } from '../../core/write-batching.js';
 
 export interface FlipperUiLimits {
   /** UI sockets at once; more are refused at the upgrade with 503. */
@@ -54,7 +55,7 @@ export class FlipperUiSockets implements Disposable {
   }
 
   accept(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
-    this.server.handleUpgrade(req, socket, head, (ws) => this.serve(ws));
+    this.server.handleUpgrade(req, socket, head, (ws) => this.serve(ws, socket));
   }
 
   /** A server event to every UI socket. */
@@ -68,9 +69,19 @@ export class FlipperUiSockets implements Disposable {
     this.server.close();
   }
 
-  private serve(ws: WebSocket): void {
+  private serve(ws: WebSocket, socket: net.Socket): void {
     const reader = new BoundedReader(
-      { get unreadBytes() { return ws.bufferedAmount; }, write: (text) => ws.readyState === WebSocket.OPEN && ws.send(text), drop: () => ws.terminate() },
+      {
+        get unreadBytes() {
+          return ws.bufferedAmount;
+        },
+        write: (text) => {
+          if (ws.readyState !== WebSocket.OPEN) return;
+          batchWritesThisTick(socket);
+          ws.send(text);
+        },
+        drop: () => ws.terminate(),
+      },
       this.limits.maxUnreadBytes,
       (unreadBytes) => this.log.warn("dropped a Flipper UI socket that stopped reading", { unreadBytes, limit: this.limits.maxUnreadBytes }),
     );

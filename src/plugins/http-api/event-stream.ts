@@ -3,6 +3,7 @@ import { BoundedReader, MAX_READER_BUFFER_BYTES } from '../../core/bounded-fanou
 import { type Disposable, toDisposable } from '../../core/disposable.js';
 import { type Logger } from '../../core/logger.js';
 import { type EventFeed, type FedEvent } from '../../core/event-feed.js';
+import { batchWritesThisTick } from '../../core/write-batching.js';
 
 export { MAX_READER_BUFFER_BYTES };
 const HEARTBEAT_MS = 15_000;
@@ -33,7 +34,16 @@ export class EventStreams implements Disposable {
     res.write(': connected\n\n');
     if (recent) for (const fed of this.feed.recent()) res.write(frame(fed));
     const bounded = new BoundedReader(
-      { get unreadBytes() { return res.writableLength; }, write: (text) => void res.write(text), drop: () => void res.destroy() },
+      {
+        get unreadBytes() {
+          return res.writableLength;
+        },
+        write: (text) => {
+          batchWritesThisTick(res);
+          res.write(text);
+        },
+        drop: () => void res.destroy(),
+      },
       this.maxBufferedBytes,
       (unreadBytes) => this.log.warn('dropped an event-stream reader that fell behind', { unreadBytes, limit: this.maxBufferedBytes }),
     );

@@ -9,6 +9,7 @@ import { type HostEventFilter, hostEventMatcher } from '../../core/host-event-fi
 import { MAX_JSON_DEPTH, jsonTooDeep } from '../../core/json-depth.js';
 import { type Logger } from '../../core/logger.js';
 import { type EventFeed, type FedEvent } from '../../core/event-feed.js';
+import { batchWritesThisTick } from '../../core/write-batching.js';
 import { ApiProblem } from './api-problem.js';
 import { callClient, parseCallRequest } from './api-calls.js';
 import { resolveClient } from './client-directory.js';
@@ -57,7 +58,7 @@ export class WsApi implements Disposable {
   }
 
   accept(req: http.IncomingMessage, socket: net.Socket, head: Buffer): void {
-    this.server.handleUpgrade(req, socket, head, (ws) => this.serve(ws));
+    this.server.handleUpgrade(req, socket, head, (ws) => this.serve(ws, socket));
   }
 
   dispose(): void {
@@ -65,12 +66,21 @@ export class WsApi implements Disposable {
     this.server.close();
   }
 
-  private serve(ws: WebSocket): void {
+  private serve(ws: WebSocket, socket: net.Socket): void {
     this.sockets.add(ws);
     const subscriptions = new Map<string | number, Disposable>();
     let inFlight = 0;
     const reader = new BoundedReader(
-      { get unreadBytes() { return ws.bufferedAmount; }, write: (text) => ws.send(text), drop: () => ws.terminate() },
+      {
+        get unreadBytes() {
+          return ws.bufferedAmount;
+        },
+        write: (text) => {
+          batchWritesThisTick(socket);
+          ws.send(text);
+        },
+        drop: () => ws.terminate(),
+      },
       this.limits.maxBufferedBytes,
       (unreadBytes) => this.log.warn('dropped a WebSocket API connection that fell behind', { unreadBytes, limit: this.limits.maxBufferedBytes }),
     );

@@ -1,4 +1,4 @@
-import { type AppChannel } from '../../core/app-channel.js';
+import { type AppChannel, type ChannelRequest, answerOrAbort } from '../../core/app-channel.js';
 import { type RSocketServerConnection } from './rsocket-server-connection.js';
 
 /** The plugin protocol over one RSocket connection: REQUEST_RESPONSE and REQUEST_FNF with JSON data. */
@@ -9,27 +9,25 @@ export class RSocketAppChannel implements AppChannel {
     return this.connection.pendingRequests;
   }
 
-  requestResponse(_id: number, data: string, cancel: AbortSignal): Promise<string> {
-    return new Promise((resolve, reject) => {
-      if (cancel.aborted) return reject(cancel.reason as Error);
-      // The connection fails the request itself when it ends; on abort it forgets the request and sends
-      // CANCEL, so that an app that never answers does not make the host hold it.
-      const onAbort = () => {
-        this.connection.cancel(streamId);
-        reject(cancel.reason as Error);
-      };
-      const streamId = this.connection.requestResponse(data, {
-        resolve: (answer) => {
-          cancel.removeEventListener('abort', onAbort);
-          resolve(answer);
-        },
-        reject: (error) => {
-          cancel.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-      });
-      if (streamId !== 0) cancel.addEventListener('abort', onAbort, { once: true });
+  requestResponse(id: number, data: string, cancel: AbortSignal): Promise<string> {
+    return answerOrAbort(() => this.startRequest(id, data), cancel);
+  }
+
+  /** The connection fails the request itself when it ends; cancelling forgets it and sends CANCEL, so that an app that never answers does not make the host hold it. */
+  startRequest(_id: number, data: string): ChannelRequest {
+    let streamId = 0;
+    let rejectAnswer: (error: Error) => void = () => undefined;
+    const answer = new Promise<string>((resolve, reject) => {
+      rejectAnswer = reject;
+      streamId = this.connection.requestResponse(data, { resolve, reject });
     });
+    return {
+      answer,
+      cancel: (reason) => {
+        this.connection.cancel(streamId);
+        rejectAnswer(reason);
+      },
+    };
   }
 
   fireAndForget(data: string): void {

@@ -2,6 +2,7 @@ import type * as net from 'node:net';
 import { BufferEncoders, ERROR_CODES, FLAGS, createErrorFromFrame, deserializeFrame, serializeFrameWithLength } from 'rsocket-core';
 import { type Frame } from 'rsocket-types';
 import { HostError } from '../../core/host-error.js';
+import { batchWritesThisTick } from '../../core/write-batching.js';
 
 /** What the app said in its SETUP frame. */
 export interface RSocketSetup {
@@ -358,6 +359,7 @@ export class RSocketServerConnection {
 
   private send(frame: Frame): void {
     if (this.socket.destroyed || !this.socket.writable) return;
+    batchWritesThisTick(this.socket);
     this.socket.write(serializeFrameWithLength(frame, BufferEncoders));
     // An app that sends KEEPALIVEs (or requests) but never reads the answers would make the host buffer
     // every echo in memory: beyond one largest frame and some slack unread, it is disconnected.

@@ -1,5 +1,5 @@
 import { type WebSocket } from 'ws';
-import { type AppChannel } from '../../core/app-channel.js';
+import { type AppChannel, type ChannelRequest, answerOrAbort } from '../../core/app-channel.js';
 import { HostError } from '../../core/host-error.js';
 import { parseJsonObject } from '../../core/protocol/json-message.js';
 
@@ -24,34 +24,31 @@ export class WebSocketAppChannel implements AppChannel {
   }
 
   requestResponse(id: number, data: string, cancel: AbortSignal): Promise<string> {
-    return new Promise((resolve, reject) => {
-      if (cancel.aborted) return reject(cancel.reason as Error);
-      // The id is dropped when the session gives up, so an app that never answers cannot grow the map.
-      const onAbort = () => {
-        if (this.pending.get(id)?.reject !== fail) return;
-        this.pending.delete(id);
-        reject(cancel.reason as Error);
-      };
-      const settle = () => cancel.removeEventListener('abort', onAbort);
-      const fail = (error: Error) => {
-        settle();
-        reject(error);
-      };
-      this.pending.set(id, {
-        resolve: (text) => {
-          settle();
-          resolve(text);
-        },
-        reject: fail,
-      });
-      cancel.addEventListener('abort', onAbort, { once: true });
+    return answerOrAbort(() => this.startRequest(id, data), cancel);
+  }
+
+  /** Cancelling drops the id, so an app that never answers cannot grow the map. */
+  startRequest(id: number, data: string): ChannelRequest {
+    let entry: { resolve: (text: string) => void; reject: (error: Error) => void } | undefined;
+    const answer = new Promise<string>((resolve, reject) => {
+      const mine = { resolve, reject };
+      entry = mine;
+      this.pending.set(id, mine);
       this.socket.send(data, (error) => {
-        if (error && this.pending.get(id)?.reject === fail) {
+        if (error && this.pending.get(id) === mine) {
           this.pending.delete(id);
-          fail(error);
+          reject(error);
         }
       });
     });
+    return {
+      answer,
+      cancel: (reason) => {
+        if (!entry || this.pending.get(id) !== entry) return;
+        this.pending.delete(id);
+        entry.reject(reason);
+      },
+    };
   }
 
   fireAndForget(data: string): void {

@@ -174,4 +174,34 @@ describe('RSocketListener', () => {
     assert.match(reason, /^the app stopped reading: \d+ bytes of the host's frames unread$/);
     assert.ok(sent < 100_000_000, `the host buffered echoes of ${sent} bytes before refusing`);
   });
+
+  it('refuses what the Flipper protocol does not use with an ERROR frame that says so: leases, RESUME, streams and channels', async () => {
+    const { listener, port } = await startListener();
+    listeners.push(listener);
+    const errorOf = (app: RawApp, streamId: number) => app.frames.find((f) => f.type === TYPE.ERROR && f.streamId === streamId) as { message?: string; code?: number } | undefined;
+
+    const leasing = await RawApp.connect(port);
+    apps.push(leasing);
+    leasing.socket.write(setupFrame({ data: '{}', flags: FLAG.LEASE }));
+    await leasing.until(() => leasing.closed, 'the close after a SETUP with LEASE');
+    assert.match(errorOf(leasing, 0)?.message ?? '', /does not support leases/);
+    assert.equal(errorOf(leasing, 0)?.code, 0x0001); // INVALID_SETUP
+
+    const resuming = await RawApp.connect(port);
+    apps.push(resuming);
+    resuming.socket.write(encodeFrame({ type: TYPE.RESUME, flags: 0, streamId: 0, body: Buffer.alloc(30) }));
+    await resuming.until(() => resuming.closed, 'the close after a RESUME');
+    assert.equal(errorOf(resuming, 0)?.code, 0x0004); // REJECTED_RESUME
+
+    const app = await RawApp.connect(port);
+    apps.push(app);
+    app.socket.write(setupFrame({ data: '{}' }));
+    const requestN = Buffer.alloc(4);
+    requestN.writeUInt32BE(1);
+    app.socket.write(encodeFrame({ type: TYPE.REQUEST_STREAM, flags: 0, streamId: 1, body: Buffer.concat([requestN, Buffer.from('s')]) }));
+    app.socket.write(encodeFrame({ type: TYPE.REQUEST_CHANNEL, flags: 0, streamId: 3, body: Buffer.concat([requestN, Buffer.from('c')]) }));
+    await app.until(() => errorOf(app, 1) !== undefined && errorOf(app, 3) !== undefined, 'both ERROR frames');
+    for (const streamId of [1, 3]) assert.match(errorOf(app, streamId)?.message ?? '', /only REQUEST_RESPONSE and REQUEST_FNF/);
+    assert.equal(await app.probe(5), 'probe 5', 'the connection serves on after refusing a stream');
+  });
 });
