@@ -3,7 +3,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { RSocketClient } from 'rsocket-core';
 import { type Payload, type ReactiveSocket, type Responder } from 'rsocket-types';
-import { SocketConnection } from '../core/protocol/rsocket-socket-connection.js';
+import { SocketConnection } from './rsocket-socket-connection.js';
 
 export interface OpenedRSocket {
   socket: ReactiveSocket<string, string>;

@@ -103,15 +103,6 @@ export class RSocketServerConnection {
     private readonly rules: RSocketPortRules,
   ) {}
 
-  get ended(): boolean {
-    return this.isEnded;
-  }
-
-  /** Whether the app's SETUP was accepted. */
-  get isSetUp(): boolean {
-    return this.responder !== undefined;
-  }
-
   get pendingRequests(): number {
     return this.waiting?.size ?? 0;
   }
