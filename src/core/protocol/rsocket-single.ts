@@ -18,8 +18,3 @@ export function singleFrom(work: () => Promise<string>): Single<Payload<string, 
     );
   });
 }
-
-/** A Single that never completes: upstream's answer to an unknown insecure method. */
-export function neverSingle(): Single<Payload<string, string>> {
-  return new Single((subscriber) => subscriber.onSubscribe(() => undefined));
-}

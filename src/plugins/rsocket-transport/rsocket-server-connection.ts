@@ -170,11 +170,8 @@ export class RSocketServerConnection {
       receiver.reject(disconnected());
       return 0;
     }
-    const waiting = (this.waiting ??= new Map());
-    let streamId = this.nextStreamId;
-    while (waiting.has(streamId)) streamId = streamId + 2 > MAX_STREAM_ID ? 2 : streamId + 2;
-    this.nextStreamId = streamId + 2 > MAX_STREAM_ID ? 2 : streamId + 2;
-    waiting.set(streamId, receiver);
+    const streamId = this.allocateStreamId();
+    (this.waiting ??= new Map()).set(streamId, receiver);
     this.send({ type: FRAME_TYPES.REQUEST_RESPONSE, flags: 0, streamId, data: Buffer.from(data) });
     return streamId;
   }
@@ -187,12 +184,16 @@ export class RSocketServerConnection {
 
   fireAndForget(data: string): void {
     if (this.isEnded) return;
-    // Fire-and-forget needs a stream id of its own, never reused while a request holds it.
-    const waiting = this.waiting;
+    this.send({ type: FRAME_TYPES.REQUEST_FNF, flags: 0, streamId: this.allocateStreamId(), data: Buffer.from(data) });
+  }
+
+  /** The next even (server-initiated) stream id, wrapping at the largest, never one a request still holds. */
+  private allocateStreamId(): number {
+    const next = (id: number) => (id + 2 > MAX_STREAM_ID ? 2 : id + 2);
     let streamId = this.nextStreamId;
-    while (waiting?.has(streamId)) streamId = streamId + 2 > MAX_STREAM_ID ? 2 : streamId + 2;
-    this.nextStreamId = streamId + 2 > MAX_STREAM_ID ? 2 : streamId + 2;
-    this.send({ type: FRAME_TYPES.REQUEST_FNF, flags: 0, streamId, data: Buffer.from(data) });
+    while (this.waiting?.has(streamId)) streamId = next(streamId);
+    this.nextStreamId = next(streamId);
+    return streamId;
   }
 
   /** Ends the connection from our side: written frames are flushed, then the socket is destroyed. */
